@@ -1,0 +1,23 @@
+-- MLE's shipped pipeline: the bundled sample EVE data through one analyzer.
+--
+--   mle replay            replays data/eve/sample.eve.json.gz and prints a summary
+--   mle run               same input, kept open (file:// follows appended lines)
+--
+-- No redis_host here, so MLE starts a private Redis for the run. To use your own:
+--   redis_host = "127.0.0.1"
+--   redis_port = 6379
+
+inputs = {
+  { tag = "eve", uri = "file://data/eve/sample.eve.json.gz",
+    script = "suricata-filter.lua", default_analyzer = "event-counter" },
+}
+
+analyzers = {
+  { tag = "event-counter", script = "event-counter.lua",
+    default_analyzer = "", default_output = "eve-mle" },
+}
+
+outputs = {
+  -- relative file paths land in the log directory (var/log/ under the root)
+  { tag = "eve-mle", uri = "file://eve-mle.json" },
+}

@@ -1,0 +1,212 @@
+"""The ``mle`` command: run, replay, check.
+
+Exit status: 0 success, 1 unexpected failure (I/O), 2 invalid configuration,
+3 a script failed to load or set up, 4 Redis unavailable.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import click
+import orjson
+from rich.console import Console
+from rich.json import JSON
+from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
+
+from mle.config import Config, load_config
+from mle.connectors import Context, Endpoint
+from mle.errors import MLEError
+from mle.pipeline import Pipeline, install_signal_handlers, replay, run
+from mle.root import Root
+from mle.sources.base import Source
+from mle.sources.file import FileSource
+from mle.summary import Summary
+
+log = logging.getLogger("mle")
+stderr = Console(stderr=True, highlight=False)
+
+
+def _configure_logging(verbose: int, default: int) -> None:
+    level = default - 10 * verbose
+    logging.basicConfig(
+        level=max(level, logging.DEBUG),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+
+
+def _common(f: Callable[..., Any]) -> Callable[..., Any]:
+    """Options every command takes."""
+    options = [
+        click.option("-r", "--root", default=".", show_default=True, type=click.Path(file_okay=False),
+                     help="Root directory: config.lua + inputs/ analyzers/ outputs/ (or a Dragonfly root)."),
+        click.option("-c", "--config", "config_file", type=click.Path(dir_okay=False),
+                     help="Config file (default: ROOT/config.lua, else ROOT/config/config.lua)."),
+        click.option("--run-dir", type=click.Path(file_okay=False), help="Sockets and the private Redis."),
+        click.option("--log-dir", type=click.Path(file_okay=False),
+                     help="Relative file outputs, logs, dead letters."),
+        click.option("--runtime", type=click.Choice(["auto", "lua54", "luajit"]), help="Lua runtime."),
+        click.option("--batch-size", type=int, help="Events per batch."),
+        click.option("--keep-going", is_flag=True,
+                     help="Start even if a script fails to load (it is quarantined)."),
+        click.option("-v", "--verbose", count=True, help="More logging (-vv for debug)."),
+    ]
+    for option in reversed(options):
+        f = option(f)
+    return f
+
+
+def _load(root: str, config_file: str | None, **overrides: Any) -> Config:
+    resolved = {
+        "run_dir": str(Path(overrides["run_dir"]).resolve()) if overrides.get("run_dir") else None,
+        "log_dir": str(Path(overrides["log_dir"]).resolve()) if overrides.get("log_dir") else None,
+        "runtime": overrides.get("runtime"),
+        "batch_size": overrides.get("batch_size"),
+    }
+    return load_config(Root.locate(root, config_file), resolved)
+
+
+def _fail_cleanly(f: Callable[..., Any]) -> Callable[..., Any]:
+    @functools.wraps(f)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return f(*args, **kwargs)
+        except MLEError as exc:
+            stderr.print(f"[red]mle: {exc}[/red]")
+            sys.exit(exc.exit_code)
+        except OSError as exc:
+            stderr.print(f"[red]mle: {exc}[/red]")
+            sys.exit(1)
+
+    return wrapper
+
+
+@click.group()
+@click.version_option(package_name="mle")
+def main() -> None:
+    """MLE: a streaming machine-learning engine for Suricata EVE (Dragonfly MLE compatible)."""
+
+
+@main.command("run")
+@_common
+@_fail_cleanly
+def run_command(root: str, config_file: str | None, verbose: int, keep_going: bool, **overrides: Any) -> None:
+    """Run the pipeline described by config.lua until SIGTERM or Ctrl-C (then drain)."""
+    _configure_logging(verbose, logging.INFO)
+    config = _load(root, config_file, **overrides)
+    with Pipeline(config, keep_going=keep_going) as pipeline:
+        sources = pipeline.build_sources()
+        install_signal_handlers(pipeline.flags)
+        log.info("running %s (%d inputs, %d analyzers, %d outputs, %s)", config.root.config_file,
+                 len(config.inputs), len(config.analyzers), len(config.outputs), config.lua_runtime)
+        started = time.monotonic()
+        run(pipeline, sources)
+        Summary.collect(pipeline, time.monotonic() - started).render(stderr, sources)
+
+
+def _replay_sources(config: Config, files: tuple[str, ...], tag: str, context: Context) -> list[Source]:
+    if not files:
+        spec = config.input_by_tag(tag)
+        if spec.uri.partition("://")[0] not in ("file", "zfile"):
+            raise click.UsageError(f'input "{tag}" is not a file:// input: name the files to replay')
+        files = (str(Endpoint.parse(spec.uri, spec.tag).path(config.root.path)[0]),)
+    options = {k: v for k, v in config.input_by_tag(tag).options.items() if k == "max_line_bytes"}
+    return [
+        FileSource(tag, Endpoint("file", str(Path(f).resolve()), f"replay {f}"), options, context)
+        for f in files
+    ]
+
+
+class _AnnotatedSample:
+    """Keeps the first ``n`` output documents that carry an ``mle`` annotation."""
+
+    def __init__(self, n: int) -> None:
+        self.n = n
+        self.lines: list[bytes] = []
+
+    def __call__(self, lines: list[bytes]) -> None:
+        for line in lines:
+            if len(self.lines) >= self.n:
+                return
+            if b'"mle":' in line:
+                self.lines.append(line)
+
+
+@main.command("replay")
+@click.argument("files", nargs=-1, type=click.Path(exists=True, dir_okay=False))
+@click.option("--input", "input_tag", help="Input whose script the files go through (default: the first).")
+@click.option("--out", help="Send everything the outputs receive to this JSON-lines file ('-' = stdout).")
+@click.option("--show", type=int, default=0, metavar="N", help="Print the first N annotated events.")
+@click.option("--progress/--no-progress", default=None, help="Progress bar (default: on a terminal).")
+@_common
+@_fail_cleanly
+def replay_command(
+    files: tuple[str, ...],
+    input_tag: str | None,
+    out: str | None,
+    show: int,
+    progress: bool | None,
+    root: str,
+    config_file: str | None,
+    verbose: int,
+    keep_going: bool,
+    **overrides: Any,
+) -> None:
+    """Push FILES (plain or .gz EVE JSON) through the pipeline, then print a summary.
+
+    Without FILES, replays the file of the chosen input in config.lua."""
+    _configure_logging(verbose, logging.WARNING)
+    config = _load(root, config_file, **overrides)
+    tag = input_tag or config.inputs[0].tag
+    with Pipeline(config, out=out, keep_going=keep_going, replay=True) as pipeline:
+        sources = _replay_sources(config, files, config.input_by_tag(tag).tag, pipeline.context)
+        install_signal_handlers(pipeline.flags)
+        sampler = _AnnotatedSample(show)
+        if show:
+            pipeline.tap = sampler
+        started = time.monotonic()
+        use_bar = progress if progress is not None else stderr.is_terminal
+        if use_bar:
+            with Progress(TextColumn("{task.description}"), BarColumn(), DownloadColumn(), TimeRemainingColumn(),
+                          console=stderr, transient=True) as bar:
+                tasks = {id(s): bar.add_task(Path(s.description).name, total=None) for s in sources}
+
+                def on_progress(source: Source, _: int) -> None:
+                    done, total = source.progress()
+                    bar.update(tasks[id(source)], completed=done, total=total)
+
+                replay(pipeline, sources, on_progress)
+        else:
+            replay(pipeline, sources)
+        summary = Summary.collect(pipeline, time.monotonic() - started)
+    for line in sampler.lines:
+        Console(highlight=True).print(JSON.from_data(orjson.loads(line)))
+    summary.render(stderr, sources)
+    if summary.load_errors:
+        sys.exit(3)
+
+
+@main.command("check")
+@_common
+@_fail_cleanly
+def check_command(root: str, config_file: str | None, verbose: int, keep_going: bool, **overrides: Any) -> None:
+    """Validate config.lua, compile and set up every script, then exit."""
+    _configure_logging(verbose, logging.WARNING)
+    config = _load(root, config_file, **overrides)
+    with Pipeline(config, replay=True) as pipeline:
+        pipeline.build_sources()
+        assert pipeline.worker is not None
+        scripts = pipeline.worker.script_stats()
+    stderr.print(f"[green]ok[/green]: {config.root.config_file}")
+    for row in scripts:
+        stderr.print(f"  {row['kind']:<8} {row['tag']}")
+    for spec in config.outputs:
+        stderr.print(f"  {'output':<8} {spec.tag} -> {spec.uri}")
+    stderr.print(f"  runtime  {config.lua_runtime}")

@@ -1,0 +1,458 @@
+"""Read a Dragonfly-format ``config.lua`` (extended) into validated settings.
+
+The file is plain Lua, run once in a sandboxed state that can only compute values
+(``string``, ``math``, ``table``, ``os.getenv``/``os.time``/``os.date``). The engine
+then reads these globals:
+
+``redis_host``/``redis_port`` (unset or "" = private Redis), ``redis_password``,
+``redis_db``, ``modules``, ``inputs``, ``analyzers``, ``outputs`` and the MLE
+extension table ``mle`` (engine settings). Every problem is reported as one
+:class:`~mle.errors.ConfigError` naming the entry and what is wrong with it.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import lupa.lua54 as lua54
+
+from mle.errors import ConfigError
+from mle.root import Root
+
+RUNTIMES = ("auto", "lua54", "luajit")
+
+
+@dataclass(frozen=True)
+class EngineSettings:
+    """Engine-wide settings from the ``mle = {...}`` table (all optional)."""
+
+    runtime: str = "auto"
+    batch_size: int = 256
+    batch_timeout_ms: float = 5.0
+    max_line_bytes: int = 1 << 20
+    max_instructions: int = 10_000_000
+    max_memory_mb: int = 512
+    quarantine_after: int = 10
+    run_dir: Path | None = None
+    log_dir: Path | None = None
+    dead_letter: str = "dead-letter.jsonl"
+    stats_interval: float = 60.0
+
+
+@dataclass(frozen=True)
+class RedisSettings:
+    """Where the state store is; ``None`` in :class:`Config` means a private server."""
+
+    host: str
+    port: int
+    password: str | None = None
+    db: int = 0
+
+    @property
+    def unix_socket(self) -> str | None:
+        """Dragonfly convention: a port <= 0 means ``host`` is a unix socket path."""
+        return self.host if self.port <= 0 else None
+
+
+@dataclass(frozen=True)
+class ScriptSpec:
+    """One configured script (input script or analyzer) and its limits."""
+
+    kind: str  # "input" or "analyzer"
+    index: int
+    tag: str
+    script: Path | None
+    default_analyzer: str = ""
+    default_output: str = ""
+    max_instructions: int = 0
+    quarantine_after: int = 0
+    sequential: bool = False
+    allow_network: bool = False
+
+    @property
+    def label(self) -> str:
+        """How errors name this entry, e.g. ``analyzers[2] (tag "hello")``."""
+        return f'{self.kind}s[{self.index}] (tag "{self.tag}")'
+
+
+@dataclass(frozen=True)
+class InputSpec:
+    """An ``inputs`` entry: where records come from and which script routes them."""
+
+    index: int
+    tag: str
+    uri: str
+    script: ScriptSpec
+    options: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class OutputSpec:
+    """An ``outputs`` entry: where annotated events go."""
+
+    index: int
+    tag: str
+    uri: str
+    script: Path | None = None
+    options: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def label(self) -> str:
+        return f'outputs[{self.index}] (tag "{self.tag}")'
+
+
+@dataclass(frozen=True)
+class Config:
+    """Everything read from config.lua, validated, with paths resolved."""
+
+    root: Root
+    redis: RedisSettings | None
+    modules: tuple[tuple[str, str], ...]
+    inputs: tuple[InputSpec, ...]
+    analyzers: tuple[ScriptSpec, ...]
+    outputs: tuple[OutputSpec, ...]
+    engine: EngineSettings
+
+    @property
+    def lua_runtime(self) -> str:
+        """The Lua runtime to use. "auto" is LuaJIT for a Dragonfly root (its scripts
+        rely on LuaJIT's number formatting) and Lua 5.4 (exact 64-bit integers,
+        the tighter sandbox) otherwise."""
+        if self.engine.runtime != "auto":
+            return self.engine.runtime
+        return "luajit" if self.root.layout == "dragonfly" else "lua54"
+
+    @property
+    def run_dir(self) -> Path:
+        """Sockets and the private Redis live here."""
+        return self.engine.run_dir or self.root.path / "var" / "run"
+
+    @property
+    def log_dir(self) -> Path:
+        """Relative file outputs, logs and the dead-letter file go here."""
+        return self.engine.log_dir or self.root.path / "var" / "log"
+
+    @property
+    def dead_letter_path(self) -> Path:
+        return self.log_dir / self.engine.dead_letter
+
+    def input_by_tag(self, tag: str) -> InputSpec:
+        for spec in self.inputs:
+            if spec.tag.lower() == tag.lower():
+                return spec
+        known = ", ".join(spec.tag for spec in self.inputs) or "none"
+        raise ConfigError(f'no input with tag "{tag}" (configured: {known})')
+
+
+# --- reading the Lua file ---------------------------------------------------------
+
+_CONFIG_SANDBOX = """
+local source, name = ...
+local env = {
+  string = string, math = math, table = table, pairs = pairs, ipairs = ipairs,
+  tostring = tostring, tonumber = tonumber, type = type, select = select, next = next,
+  error = error, assert = assert, pcall = pcall, print = function() end,
+  os = { getenv = os.getenv, time = os.time, date = os.date },
+}
+local chunk, err = load(source, name, "t", env)
+if not chunk then return nil, err end
+local ok, run_err = pcall(chunk)
+if not ok then return nil, tostring(run_err) end
+return env, ""
+"""
+
+
+def _lua_to_python(value: Any, where: str, depth: int = 0) -> Any:
+    """Convert a config value (Lua table → list or dict, recursively)."""
+    if depth > 20:
+        raise ConfigError(f"{where}: tables nested too deeply")
+    if lua54.lua_type(value) == "table":
+        items = list(value.items())
+        keys = [k for k, _ in items]
+        if keys and all(isinstance(k, int) for k in keys) and sorted(keys) == list(range(1, len(keys) + 1)):
+            return [_lua_to_python(v, f"{where}[{k}]", depth + 1) for k, v in sorted(items)]
+        return {str(k): _lua_to_python(v, f"{where}.{k}", depth + 1) for k, v in items}
+    if lua54.lua_type(value) is not None:
+        raise ConfigError(f"{where}: a {lua54.lua_type(value)} is not a valid setting")
+    return value
+
+
+def _read_globals(path: Path) -> dict[str, Any]:
+    try:
+        source = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"cannot read {path}: {exc}") from exc
+    runtime = lua54.LuaRuntime(register_eval=False, register_builtins=False, max_memory=64 << 20)
+    runner = runtime.execute("return function(...) " + _CONFIG_SANDBOX + " end")
+    try:
+        env, err = runner(source, "@" + str(path))
+    except lua54.LuaError as exc:
+        raise ConfigError(f"{path}: {exc}") from exc
+    if env is None:
+        raise ConfigError(f"{path}: {err}")
+    return {str(k): v for k, v in env.items() if lua54.lua_type(v) != "function"}
+
+
+# --- validation helpers -----------------------------------------------------------
+
+
+def _suggest(key: str, allowed: Any) -> str:
+    close = difflib.get_close_matches(key, list(allowed), n=1)
+    return f' (did you mean "{close[0]}"?)' if close else ""
+
+
+def _check_keys(where: str, entry: Mapping[str, Any], allowed: Mapping[str, Any]) -> None:
+    for key in entry:
+        if key not in allowed:
+            raise ConfigError(f'{where}: unknown key "{key}"{_suggest(key, allowed)}')
+
+
+def _string(where: str, entry: Mapping[str, Any], key: str, required: bool = False) -> str:
+    value = entry.get(key)
+    if value is None:
+        if required:
+            raise ConfigError(f'{where}: "{key}" is missing')
+        return ""
+    if isinstance(value, bool) or not isinstance(value, str | int | float):
+        raise ConfigError(f'{where}: "{key}" must be a string, not {type(value).__name__}')
+    value = str(value)
+    if required and not value:
+        raise ConfigError(f'{where}: "{key}" must not be empty')
+    return value
+
+
+def _integer(where: str, key: str, value: Any, minimum: int = 0) -> int:
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ConfigError(f'{where}: "{key}" must be an integer, not {value!r}')
+    if value < minimum:
+        raise ConfigError(f'{where}: "{key}" must be at least {minimum}, not {value}')
+    return value
+
+
+def _boolean(where: str, key: str, value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise ConfigError(f'{where}: "{key}" must be true or false, not {value!r}')
+    return value
+
+
+def _entries(raw: dict[str, Any], name: str, required: bool) -> list[dict[str, Any]]:
+    value = raw.get(name)
+    if value is None:
+        if required:
+            raise ConfigError(f'"{name}" is missing: config.lua must define {name} = {{ ... }}')
+        return []
+    value = _lua_to_python(value, name)
+    if value == {}:
+        return []
+    if not isinstance(value, list):
+        raise ConfigError(f'"{name}" must be a list of tables {{ {{tag=..., ...}}, ... }}')
+    for i, entry in enumerate(value, 1):
+        if not isinstance(entry, dict):
+            raise ConfigError(f"{name}[{i}]: must be a table like {{tag=..., ...}}, not {entry!r}")
+    return value
+
+
+def _label(kind: str, i: int, entry: Mapping[str, Any]) -> str:
+    tag = entry.get("tag")
+    return f'{kind}[{i}] (tag "{tag}")' if isinstance(tag, str) and tag else f"{kind}[{i}]"
+
+
+def _unique_tags(kind: str, tags: list[str]) -> None:
+    seen: dict[str, int] = {}
+    for i, tag in enumerate(tags, 1):
+        key = tag.lower()
+        if key in seen:
+            raise ConfigError(f'{kind}[{i}]: tag "{tag}" is already used by {kind}[{seen[key]}] (tags ignore case)')
+        seen[key] = i
+
+
+_SCRIPT_LIMIT_KEYS: dict[str, Callable[[str, str, Any], Any]] = {
+    "max_instructions": lambda w, k, v: _integer(w, k, v, 1000),
+    "quarantine_after": lambda w, k, v: _integer(w, k, v, 0),
+    "sequential": _boolean,
+    "allow_network": _boolean,
+}
+_INPUT_KEYS = {"tag": 1, "uri": 1, "script": 1, "default_analyzer": 1, **_SCRIPT_LIMIT_KEYS}
+_ANALYZER_KEYS = {"tag": 1, "script": 1, "default_analyzer": 1, "default_output": 1, **_SCRIPT_LIMIT_KEYS}
+
+
+def _script_path(root: Root, kind: str, where: str, name: str) -> Path:
+    path = root.find_script(kind, name)
+    if path is None:
+        folders = " or ".join(str(d.relative_to(root.path)) + "/" for d in root.script_dirs(kind))
+        raise ConfigError(f'{where}: script "{name}" not found in {folders} of {root.path}')
+    return path
+
+
+def _limits(where: str, entry: Mapping[str, Any]) -> dict[str, Any]:
+    return {key: check(where, key, entry[key]) for key, check in _SCRIPT_LIMIT_KEYS.items() if key in entry}
+
+
+def _inputs(root: Root, raw: dict[str, Any]) -> tuple[InputSpec, ...]:
+    specs = []
+    for i, entry in enumerate(_entries(raw, "inputs", required=True), 1):
+        where = _label("inputs", i, entry)
+        tag = _string(where, entry, "tag", required=True)
+        uri = _string(where, entry, "uri", required=True)
+        options = {k: v for k, v in entry.items() if k not in _INPUT_KEYS}
+        script_name = _string(where, entry, "script")
+        script = ScriptSpec(
+            kind="input",
+            index=i,
+            tag=tag,
+            script=_script_path(root, "input", where, script_name) if script_name else None,
+            default_analyzer=_string(where, entry, "default_analyzer"),
+            **_limits(where, entry),
+        )
+        specs.append(InputSpec(index=i, tag=tag, uri=uri, script=script, options=options))
+    _unique_tags("inputs", [spec.tag for spec in specs])
+    return tuple(specs)
+
+
+def _analyzers(root: Root, raw: dict[str, Any]) -> tuple[ScriptSpec, ...]:
+    specs = []
+    for i, entry in enumerate(_entries(raw, "analyzers", required=False), 1):
+        where = _label("analyzers", i, entry)
+        _check_keys(where, entry, _ANALYZER_KEYS)
+        tag = _string(where, entry, "tag", required=True)
+        script = _script_path(root, "analyzer", where, _string(where, entry, "script", required=True))
+        specs.append(
+            ScriptSpec(
+                kind="analyzer",
+                index=i,
+                tag=tag,
+                script=script,
+                default_analyzer=_string(where, entry, "default_analyzer"),
+                default_output=_string(where, entry, "default_output"),
+                **_limits(where, entry),
+            )
+        )
+    _unique_tags("analyzers", [spec.tag for spec in specs])
+    return tuple(specs)
+
+
+def _outputs(root: Root, raw: dict[str, Any]) -> tuple[OutputSpec, ...]:
+    specs = []
+    for i, entry in enumerate(_entries(raw, "outputs", required=False), 1):
+        where = _label("outputs", i, entry)
+        tag = _string(where, entry, "tag", required=True)
+        uri = _string(where, entry, "uri", required=True)
+        script_name = _string(where, entry, "script")
+        script = _script_path(root, "output", where, script_name) if script_name else None
+        options = {k: v for k, v in entry.items() if k not in ("tag", "uri", "script")}
+        specs.append(OutputSpec(index=i, tag=tag, uri=uri, script=script, options=options))
+    _unique_tags("outputs", [spec.tag for spec in specs])
+    return tuple(specs)
+
+
+def _check_routes(inputs: tuple[InputSpec, ...], analyzers: tuple[ScriptSpec, ...],
+                  outputs: tuple[OutputSpec, ...]) -> None:
+    analyzer_tags = {spec.tag.lower() for spec in analyzers}
+    output_tags = {spec.tag.lower() for spec in outputs}
+    for spec in [i.script for i in inputs] + list(analyzers):
+        name = "inputs" if spec.kind == "input" else "analyzers"
+        where = f'{name}[{spec.index}] (tag "{spec.tag}")'
+        if spec.default_analyzer and spec.default_analyzer.lower() not in analyzer_tags:
+            raise ConfigError(
+                f'{where}: default_analyzer "{spec.default_analyzer}" is not the tag of any analyzer'
+                f"{_suggest(spec.default_analyzer, [a.tag for a in analyzers])}"
+            )
+        if spec.default_output and spec.default_output.lower() not in output_tags:
+            raise ConfigError(
+                f'{where}: default_output "{spec.default_output}" is not the tag of any output'
+                f"{_suggest(spec.default_output, [o.tag for o in outputs])}"
+            )
+
+
+def _redis(raw: dict[str, Any]) -> RedisSettings | None:
+    host = raw.get("redis_host")
+    if host is None or host == "":
+        return None
+    where = "redis settings"
+    if not isinstance(host, str):
+        raise ConfigError(f'{where}: "redis_host" must be a string, not {host!r}')
+    port = raw.get("redis_port", 6379)
+    port = _integer(where, "redis_port", port if port != "" else 6379, minimum=-1)
+    password = raw.get("redis_password") or None
+    if password is not None and not isinstance(password, str):
+        raise ConfigError(f'{where}: "redis_password" must be a string')
+    db = _integer(where, "redis_db", raw.get("redis_db", 0))
+    return RedisSettings(host=host, port=port, password=password, db=db)
+
+
+def _modules(raw: dict[str, Any]) -> tuple[tuple[str, str], ...]:
+    modules = []
+    for i, entry in enumerate(_entries(raw, "modules", required=False), 1):
+        where = _label("modules", i, entry)
+        modules.append((_string(where, entry, "tag"), _string(where, entry, "module", required=True)))
+    return tuple(modules)
+
+
+_ENGINE_CHECKS: dict[str, Callable[[str, str, Any], Any]] = {
+    "runtime": lambda w, k, v: _choice(w, k, v, RUNTIMES),
+    "batch_size": lambda w, k, v: _integer(w, k, v, 1),
+    "batch_timeout_ms": lambda w, k, v: float(_number(w, k, v)),
+    "max_line_bytes": lambda w, k, v: _integer(w, k, v, 64),
+    "max_instructions": lambda w, k, v: _integer(w, k, v, 1000),
+    "max_memory_mb": lambda w, k, v: _integer(w, k, v, 16),
+    "quarantine_after": lambda w, k, v: _integer(w, k, v, 0),
+    "run_dir": lambda w, k, v: Path(_string(w, {k: v}, k, required=True)),
+    "log_dir": lambda w, k, v: Path(_string(w, {k: v}, k, required=True)),
+    "dead_letter": lambda w, k, v: _string(w, {k: v}, k, required=True),
+    "stats_interval": lambda w, k, v: float(_number(w, k, v)),
+}
+
+
+def _choice(where: str, key: str, value: Any, choices: tuple[str, ...]) -> str:
+    if value not in choices:
+        raise ConfigError(f'{where}: "{key}" must be one of {", ".join(choices)}, not {value!r}')
+    return value
+
+
+def _number(where: str, key: str, value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+        raise ConfigError(f'{where}: "{key}" must be a non-negative number, not {value!r}')
+    return value
+
+
+def _engine(root: Root, raw: dict[str, Any], overrides: Mapping[str, Any]) -> EngineSettings:
+    table = raw.get("mle")
+    values = _lua_to_python(table, "mle") if table is not None else {}
+    if values == []:
+        values = {}
+    if not isinstance(values, dict):
+        raise ConfigError('"mle" must be a table of engine settings, e.g. mle = { batch_size = 256 }')
+    values.update({k: v for k, v in overrides.items() if v is not None})
+    _check_keys("mle settings", values, _ENGINE_CHECKS)
+    settings = {key: _ENGINE_CHECKS[key]("mle settings", key, value) for key, value in values.items()}
+    for key in ("run_dir", "log_dir"):
+        if key in settings and not settings[key].is_absolute():
+            settings[key] = (root.path / settings[key]).resolve()
+    return EngineSettings(**settings)
+
+
+def load_config(root: Root, overrides: Mapping[str, Any] | None = None) -> Config:
+    """Run ``root.config_file`` and validate it. ``overrides`` replace ``mle`` settings
+    (command-line options). Raises :class:`ConfigError`."""
+    raw = _read_globals(root.config_file)
+    inputs = _inputs(root, raw)
+    analyzers = _analyzers(root, raw)
+    outputs = _outputs(root, raw)
+    _check_routes(inputs, analyzers, outputs)
+    return Config(
+        root=root,
+        redis=_redis(raw),
+        modules=_modules(raw),
+        inputs=inputs,
+        analyzers=analyzers,
+        outputs=outputs,
+        engine=_engine(root, raw, overrides or {}),
+    )

@@ -1,0 +1,204 @@
+"""How events cross between Python and Lua, and how they leave as JSON.
+
+Events stay Python dicts (from orjson). Lua reaches them through lupa's attribute
+handlers: :func:`lua_getitem` (dict keys, 1-based list indexes, nothing else, so no
+script can reach a Python attribute) and :meth:`EventTracker.lua_setitem`, which
+records what a script changed. :meth:`EventTracker.render` then writes an event
+whose only changes are new top-level keys (the usual annotation) as its original
+bytes plus those keys: flow ids, numbers and every untouched field come out
+byte-for-byte as they came in, and the common case costs no re-serialisation.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Callable
+from typing import Any
+
+import orjson
+
+_dict_get = dict.get
+_MAX_EXACT_FLOAT = 2.0**53
+
+
+class JsonNull:
+    """``cjson.null``: JSON null inside a Lua table (a plain nil would leave a hole)."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "cjson.null"
+
+
+JSON_NULL = JsonNull()
+
+
+def lua_getitem(obj: Any, key: Any) -> Any:
+    """lupa getter: ``msg.key`` on a dict, ``list[i]`` (1-based) on a list, nil for a
+    missing key. Everything else is refused, which is the sandbox's wall."""
+    try:
+        return _dict_get(obj, key)
+    except TypeError:
+        pass
+    if type(obj) is list:
+        if type(key) is int and 0 < key <= len(obj):
+            return obj[key - 1]
+        return None
+    raise AttributeError("this value cannot be indexed from Lua")
+
+
+def lua_items(obj: Any) -> Any:
+    """What ``pairs()`` iterates for a Python container (1-based keys for lists)."""
+    if type(obj) is dict:
+        return obj.items()
+    if type(obj) is list:
+        return enumerate(obj, 1)
+    raise TypeError("pairs: this value is not a table")
+
+
+def lua_len(obj: Any) -> int:
+    """``#value``: the length of a list, 0 for a dict (as for a Lua hash table)."""
+    return len(obj) if type(obj) is list else 0
+
+
+def lua_number(value: float) -> float | int | None:
+    """A Lua float as JSON wants it: integral values as integers (as LuaJIT and
+    Dragonfly's cjson wrote them), NaN and infinities as null."""
+    if value != value or value in (math.inf, -math.inf):
+        return None
+    if value.is_integer() and -_MAX_EXACT_FLOAT <= value <= _MAX_EXACT_FLOAT:
+        return int(value)
+    return value
+
+
+def _key_text(key: Any) -> str:
+    if type(key) is float:
+        key = lua_number(key)
+    if type(key) is bool:
+        return "true" if key else "false"
+    return str(key)
+
+
+class _Root:
+    """An event decoded from a line in this batch, and what scripts did to it."""
+
+    __slots__ = ("added", "event", "modified", "raw")
+
+    def __init__(self, event: dict, raw: bytes) -> None:
+        self.event = event
+        self.raw = raw
+        self.added: list[str] = []
+        self.modified = False
+
+
+class EventTracker:
+    """Tracks changes to the batch's events and renders values as JSON bytes.
+
+    ``lua_type`` is the lupa module's ``lua_type`` function (it differs between
+    runtimes)."""
+
+    def __init__(self, lua_type: Callable[[Any], str | None]) -> None:
+        self._lua_type = lua_type
+        self._roots: dict[int, _Root] = {}
+        self._nested_dirty = False
+
+    # batches ----------------------------------------------------------------------
+    def begin_batch(self) -> None:
+        """Forget the previous batch's events."""
+        self._roots.clear()
+        self._nested_dirty = False
+
+    def track(self, event: dict, raw: bytes) -> None:
+        """Remember ``raw`` (stripped, starts with ``{`` and ends with ``}``) as the
+        original text of ``event``."""
+        self._roots[id(event)] = _Root(event, raw)
+
+    # writes from Lua -------------------------------------------------------------------
+    def lua_setitem(self, obj: Any, key: Any, value: Any) -> None:
+        """lupa setter: ``msg.key = value`` (nil deletes) and ``list[i] = value``."""
+        if type(value) is float:
+            value = lua_number(value)
+        if type(obj) is dict:
+            if type(key) is not str:
+                key = _key_text(key)
+            root = self._roots.get(id(obj))
+            if root is None:
+                self._nested_dirty = True
+            elif not root.modified:
+                if key in root.added:
+                    if value is None:
+                        root.added.remove(key)
+                elif key in obj:
+                    root.modified = True
+                elif value is not None:
+                    root.added.append(key)
+            if value is None:
+                obj.pop(key, None)
+            else:
+                obj[key] = value
+            return
+        if type(obj) is list:
+            if type(key) is not int or not 0 < key <= len(obj) + 1:
+                raise IndexError(f"list index {key!r} out of range 1..{len(obj) + 1}")
+            self._nested_dirty = True
+            if key == len(obj) + 1:
+                obj.append(value)
+            else:
+                obj[key - 1] = value
+            return
+        raise AttributeError("this value is read-only from Lua")
+
+    # JSON out --------------------------------------------------------------------------
+    def render(self, value: Any) -> bytes:
+        """JSON text (no newline) of a value that left a script."""
+        if type(value) is dict and not self._nested_dirty:
+            root = self._roots.get(id(value))
+            if root is not None and not root.modified:
+                if not root.added:
+                    return root.raw
+                extra = b",".join(
+                    orjson.dumps(k) + b":" + self._dumps(value[k]) for k in root.added
+                )
+                if len(value) > len(root.added):
+                    return root.raw[:-1] + b"," + extra + b"}"
+                return b"{" + extra + b"}"
+        return self._dumps(value)
+
+    def _dumps(self, value: Any) -> bytes:
+        try:
+            return orjson.dumps(value, default=self._default)
+        except orjson.JSONEncodeError as exc:
+            if "Integer exceeds 64-bit range" not in str(exc):
+                raise ValueError(f"cannot serialise value: {exc}") from None
+            return json.dumps(
+                value, default=self._default, ensure_ascii=False, separators=(",", ":")
+            ).encode()
+
+    def to_python(self, value: Any) -> Any:
+        """A Lua value as plain Python data (tables become dicts or lists)."""
+        if self._lua_type(value) == "table":
+            return self._default(value)
+        if type(value) is float:
+            return lua_number(value)
+        return value
+
+    def _default(self, obj: Any) -> Any:
+        kind = self._lua_type(obj)
+        if kind == "table":
+            try:
+                items = list(obj.items())
+            except UnicodeDecodeError:
+                raise ValueError("cannot serialise: a string is not valid UTF-8") from None
+            if not items:
+                return {}
+            if all(type(k) is int for k, _ in items):
+                items.sort(key=lambda kv: kv[0])
+                if items[0][0] == 1 and items[-1][0] == len(items):
+                    return [lua_number(v) if type(v) is float else v for _, v in items]
+            return {
+                (k if type(k) is str else _key_text(k)): (lua_number(v) if type(v) is float else v)
+                for k, v in items
+            }
+        # cjson.null, functions, coroutines, other userdata
+        return None

@@ -1,0 +1,630 @@
+-- MLE kernel: the trusted Lua side of a worker's runtime.
+--
+-- It holds every loaded script, routes events between them by tag, runs each
+-- event's loop() under an instruction budget, and lets a script's Redis call
+-- suspend that event (a coroutine) so that the commands of a whole batch go to
+-- Redis in one pipelined round trip. Scripts never see this file's globals:
+-- each runs in its own environment built by sandbox.lua.
+--
+-- Called once with the host table H (Python callables) and a sample Python
+-- object (to reach lupa's metatable for Python objects). Returns the kernel
+-- table K that Python drives.
+
+local H, POBJ_SAMPLE = ...
+
+local rawtype, rawget, rawset, pcall, error = type, rawget, rawset, pcall, error
+local select, tostring, setmetatable, next = select, tostring, setmetatable, next
+local tonumber, pairs, ipairs = tonumber, pairs, ipairs
+local co_create, co_resume, co_yield = coroutine.create, coroutine.resume, coroutine.yield
+local co_isyieldable, co_running = coroutine.isyieldable, coroutine.running
+local sethook, dgetmetatable = debug.sethook, debug.getmetatable
+local clock = os.clock
+local concat, str_lower, str_format = table.concat, string.lower, string.format
+local math_type, math_floor, HUGE = math.type, math.floor, math.huge
+local utf8_len = utf8 and utf8.len
+local unpack = table.unpack or unpack
+
+local h_emit, h_redis, h_log, h_timer = H.emit, H.redis, H.log, H.timer
+
+local K = {}
+
+-- Python objects (events as dicts/lists) ----------------------------------------
+-- lupa wraps every Python object in a userdata with one shared metatable. Give
+-- it what Lua code expects of a table (#, pairs) and hide it from scripts.
+local POBJ_MT = dgetmetatable(POBJ_SAMPLE)
+do
+  local iterex, py_items, py_len = H.iterex, H.items, H.len
+  POBJ_MT.__pairs = function(o) return iterex(py_items(o)) end
+  POBJ_MT.__len = function(o) return py_len(o) end
+  POBJ_MT.__metatable = "python object"
+end
+K.POBJ_MT = POBJ_MT
+
+local function is_event(v)
+  local t = rawtype(v)
+  return t == "table" or (t == "userdata" and dgetmetatable(v) == POBJ_MT)
+end
+K.is_event = is_event
+
+-- instruction budget --------------------------------------------------------------
+-- A count hook fires every HOOK_COUNT VM instructions; the running call's budget is
+-- in hook ticks. Once exceeded, every hook tick raises again and the sandbox's
+-- pcall/xpcall/coroutine.resume re-raise, so a script cannot catch its way out.
+local HOOK_COUNT = 1000
+local BUDGET_MSG = "instruction budget exceeded"
+local ticks, tick_limit, exceeded = 0, HUGE, false
+
+local function budget_hook()
+  ticks = ticks + 1
+  if ticks > tick_limit then
+    exceeded = true
+    error(BUDGET_MSG, 0)
+  end
+end
+K.HOOK_COUNT = HOOK_COUNT
+K.budget_hook = budget_hook
+function K.budget_exceeded() return exceeded end
+function K.budget_error() error(BUDGET_MSG, 0) end
+sethook(budget_hook, "", HOOK_COUNT)
+
+-- scripts and routing ------------------------------------------------------------
+local scripts = {}          -- id -> script record S
+local analyzers_by_tag = {} -- tag (any case seen) -> S
+local outputs_by_tag = {}   -- tag (any case seen) -> output index (1-based, Python side)
+local unknown_tags = {}     -- "a:tag" / "o:tag" -> count of events sent there
+K.scripts = scripts
+
+local function lookup(map, tag)
+  local v = map[tag]
+  if v == nil and rawtype(tag) == "string" then
+    v = map[str_lower(tag)]
+    if v ~= nil then map[tag] = v end
+  end
+  return v
+end
+
+-- the context of the call in progress (a record per running event) ----------------
+-- rec = { S = script, m = event, fwd = forwarded?, ticks = used, co = coroutine|nil }
+local plain_rec = { S = nil, m = nil, fwd = false, ticks = 0, co = nil }
+local cur = plain_rec
+function K.current_script() return cur.S end
+
+-- work queue: (script, event) items processed in FIFO order ----------------------
+local q_s, q_m, q_head, q_tail = {}, {}, 1, 0
+
+local function push(S, m)
+  q_tail = q_tail + 1
+  q_s[q_tail], q_m[q_tail] = S, m
+end
+
+-- errors ---------------------------------------------------------------------------
+local function error_text(err)
+  local t = rawtype(err)
+  if t == "string" then return err end
+  if t == "number" then return tostring(err) end
+  if t == "userdata" then
+    local ok, s = pcall(tostring, err) -- Python exceptions raised through lupa
+    if ok and rawtype(s) == "string" then return s end
+  end
+  return "(error object of type " .. t .. ")"
+end
+
+local function annotate(m, S, hook, text)
+  if not is_event(m) then return end
+  pcall(function()
+    local a = m.mle
+    if a == nil then a = {}; m.mle = a end
+    local errs = a.errors
+    if errs == nil then errs = {}; a.errors = errs end
+    errs[#errs + 1] = { analyzer = S.tag, hook = hook, error = text }
+  end)
+end
+
+local function pass_on(S, m)
+  if m == nil then return end
+  local nxt = S.next_analyzer
+  if nxt then
+    push(nxt, m)
+  elseif S.next_output then
+    S.n_out = S.n_out + 1
+    pcall(h_emit, S.next_output, m)
+  end
+end
+
+local function quarantine(S, text)
+  S.quarantined = true
+  h_log(S.id, "error", str_format("quarantined after %d consecutive failures (last: %s); "
+    .. "fix the script and reload to resume", S.consecutive, text))
+end
+
+local function failed(S, m, fwd, hook, err)
+  local text = error_text(err)
+  S.last_error = text
+  S.n_err = S.n_err + 1
+  S.consecutive = S.consecutive + 1
+  h_log(S.id, "error", hook .. ": " .. text)
+  annotate(m, S, hook, text)
+  if not fwd then pass_on(S, m) end
+  if S.quarantine_after > 0 and S.consecutive >= S.quarantine_after and not S.quarantined then
+    quarantine(S, text)
+  end
+end
+
+-- Redis pipelining -----------------------------------------------------------------
+-- conn:command() encodes its command into the pending payload and, inside an
+-- event coroutine, yields. When no work is left, the scheduler sends every
+-- pending command in one round trip and resumes each waiter with its own reply.
+local YIELD_MARK = setmetatable({}, { __tostring = function() return "redis-wait" end })
+local DONE_MARK = {}
+K.YIELD_MARK = YIELD_MARK
+
+local pend_buf, pend_kind, pend_rec, pend_S, pend_n = {}, {}, {}, {}, 0
+local ready_rec, ready_val, ready_err, ready_n = {}, {}, {}, 0  -- replies already fetched
+
+-- Python hands replies over as they come from hiredis: integers, byte strings
+-- (Lua strings), None (nil), Python lists for arrays and {"__redis_error__": msg}
+-- for error replies. Give them lua-hiredis's shapes, with the script's own
+-- constants (hiredis.NIL, hiredis.status.*) so identity comparisons hold.
+local shape
+local function shape_complex(v, S)
+  local err = v.__redis_error__
+  if err ~= nil then return S.make_error(err) end
+  local out = {}
+  for i = 1, #v do out[i] = shape(v[i], 0, S) end
+  return out
+end
+
+shape = function(reply, kind, S)
+  local t = rawtype(reply)
+  if t == "string" then
+    if kind == 1 then return S.status[reply] end
+    return reply
+  elseif t == "number" then
+    return reply
+  elseif reply == nil then
+    return S.NIL
+  elseif t == "userdata" then
+    return shape_complex(reply, S)
+  end
+  return reply
+end
+
+-- Send everything pending; keep replies for waiting coroutines in the ready list.
+-- Returns the reply of the last command when `want_last` (a synchronous call).
+local function round_trip(want_last)
+  local n = pend_n
+  local payload = concat(pend_buf, "", 1, n)
+  local ok, replies = pcall(h_redis, payload, n)
+  local last_val, last_err
+  for j = 1, n do
+    local val, err
+    if ok then val = shape(replies[j], pend_kind[j], pend_S[j]) else val, err = nil, error_text(replies) end
+    local rec = pend_rec[j]
+    if rec then
+      ready_n = ready_n + 1
+      ready_rec[ready_n], ready_val[ready_n], ready_err[ready_n] = rec, val, err or false
+    elseif j == n and want_last then
+      last_val, last_err = val, err
+    end
+    pend_buf[j], pend_rec[j], pend_S[j] = nil, nil, nil
+  end
+  pend_n = 0
+  return last_val, last_err
+end
+
+-- commands whose success reply is a status (+OK), for hiredis.status.* identity
+local STATUS_COMMANDS = {}
+for name in ("PING SET SETEX PSETEX MSET HMSET SELECT FLUSHDB FLUSHALL RENAME LSET LTRIM "
+  .. "TYPE RESTORE SAVE BGSAVE BGREWRITEAOF AUTH QUIT MULTI DISCARD WATCH UNWATCH SWAPDB "
+  .. "CLIENT CONFIG SCRIPT MODULE XGROUP XTRIM READONLY READWRITE RESET ECHO_STATUS"):gmatch("%S+") do
+  STATUS_COMMANDS[name] = true
+end
+
+local function arg_string(v, i)
+  local t = rawtype(v)
+  if t == "string" then
+    if utf8_len and not utf8_len(v) then
+      error(str_format("redis argument #%d is not valid UTF-8 (encode binary values, e.g. base64)", i), 3)
+    end
+    return v
+  elseif t == "number" then
+    if math_type and math_type(v) == "float" and v == math_floor(v) and v > -2^63 and v < 2^63 then
+      return str_format("%d", v)
+    end
+    return tostring(v)
+  elseif t == "boolean" then
+    return v and "1" or "0"
+  end
+  error(str_format("redis argument #%d must be a string or number, got %s", i, t), 3)
+end
+
+local function encode(n, ...)
+  local parts = { "*", n, "\r\n" }
+  local k = 3
+  for i = 1, n do
+    local a = arg_string((select(i, ...)), i)
+    parts[k + 1], parts[k + 2], parts[k + 3], parts[k + 4] = "$", #a, "\r\n", a
+    parts[k + 5] = "\r\n"
+    k = k + 5
+  end
+  return concat(parts)
+end
+
+local function reply_kind(n, name, ...)
+  if rawtype(name) ~= "string" then return 0 end
+  local upper = name:upper()
+  if upper == "SET" then
+    for i = 1, n - 1 do
+      local a = select(i, ...)
+      if rawtype(a) == "string" and a:upper() == "GET" then return 0 end
+    end
+    return 1
+  end
+  return STATUS_COMMANDS[upper] and 1 or 0
+end
+
+local function command(n, ...)
+  if n == 0 then error("redis command expected", 2) end
+  local S = cur.S
+  if not S then error("redis commands are only available inside a script", 2) end
+  S.n_redis = S.n_redis + 1
+  local payload = encode(n, ...) -- may raise (bad argument): nothing is queued then
+  pend_n = pend_n + 1
+  local j = pend_n
+  pend_buf[j] = payload
+  pend_kind[j] = reply_kind(n, ...)
+  pend_S[j] = S
+  if cur.co and co_isyieldable() then
+    pend_rec[j] = cur
+    local val, err = co_yield(YIELD_MARK)
+    if err then return nil, err end
+    return val
+  end
+  -- not inside an event coroutine (setup in plain mode, a C callback, ...):
+  -- one synchronous round trip that also carries every command issued before it
+  pend_rec[j] = false
+  local val, err = round_trip(true)
+  if err then return nil, err end
+  return val
+end
+
+function K.redis_command(...)
+  return command(select("#", ...), ...)
+end
+
+function K.redis_command_line(line)
+  if rawtype(line) ~= "string" then error("command_line expects a string", 2) end
+  local args, n = {}, 0
+  for word in line:gmatch("[^ ]+") do -- hiredis' format split: single spaces, %% is a literal %
+    n = n + 1
+    args[n] = (word:gsub("%%%%", "%%"))
+  end
+  return command(n, unpack(args, 1, n))
+end
+
+function K.uses_redis()
+  local S = cur.S
+  if S then S.coro = true end
+end
+
+-- the coroutine pool ---------------------------------------------------------------
+local pool, pool_n = {}, 0
+local kernel_threads = setmetatable({}, { __mode = "k" })
+K.kernel_threads = kernel_threads
+
+local function pool_body(S, m)
+  while true do
+    local ok, err = pcall(S.loop, m)
+    S, m = co_yield(DONE_MARK, ok, err)
+  end
+end
+
+local function get_worker()
+  if pool_n > 0 then
+    local rec = pool[pool_n]
+    pool[pool_n] = nil
+    pool_n = pool_n - 1
+    return rec
+  end
+  local co = co_create(pool_body)
+  sethook(co, budget_hook, "", HOOK_COUNT)
+  kernel_threads[co] = true
+  return { S = nil, m = nil, fwd = false, ticks = 0, co = co }
+end
+
+local function release(rec)
+  rec.S, rec.m = nil, nil
+  pool_n = pool_n + 1
+  pool[pool_n] = rec
+end
+
+local SAMPLE_EVERY = 16 -- time one call in 16 per script (os.clock costs ~0.7 us)
+
+-- a sequential script finished an event: start its next waiting one, ahead of the queue
+local function next_in_sequence(S)
+  local w = S.waitq
+  if w then
+    S.busy = false
+    if w.head <= w.tail then
+      local m = w[w.head]
+      w[w.head] = nil
+      w.head = w.head + 1
+      q_head = q_head - 1 -- run it next, ahead of the queue
+      q_s[q_head], q_m[q_head] = S, m
+    end
+  end
+end
+
+local function finish(rec, S, ok, err)
+  if ok then
+    S.consecutive = 0
+  else
+    failed(S, rec.m, rec.fwd, rec.hook or "loop", err)
+  end
+  next_in_sequence(S)
+end
+
+-- resume rec.co with the given arguments and act on how it stops
+local function resume(rec, ...)
+  local S = rec.S
+  cur = rec
+  ticks, tick_limit, exceeded = rec.ticks, S.budget, rec.exceeded or false
+  local t0 = rec.timed and clock()
+  local ok, a, b, c = co_resume(rec.co, ...)
+  if t0 then S.time = S.time + (clock() - t0) end
+  rec.ticks, rec.exceeded = ticks, exceeded
+  tick_limit, exceeded = HUGE, false
+  cur = plain_rec
+  if not ok then
+    -- an error outside the pool body's pcall (e.g. the budget hook in kernel code):
+    -- the coroutine is dead, do not reuse it
+    kernel_threads[rec.co] = nil
+    finish(rec, S, false, a)
+  elseif a == YIELD_MARK then
+    return -- parked: its command is in the pending payload
+  elseif a == DONE_MARK then
+    finish(rec, S, b, c)
+    rec.exceeded = false
+    release(rec)
+  else
+    kernel_threads[rec.co] = nil
+    finish(rec, S, false, "coroutine.yield called outside a coroutine")
+  end
+end
+
+local function run_plain(S, m, fn, hook)
+  local rec = plain_rec
+  rec.S, rec.m, rec.fwd, rec.hook = S, m, false, hook
+  cur = rec
+  ticks, tick_limit, exceeded = 0, S.budget, false
+  local t0 = (S.n_in % SAMPLE_EVERY == 0) and clock()
+  local ok, err = pcall(fn, m)
+  if t0 then S.time = S.time + (clock() - t0) end
+  tick_limit = HUGE
+  local was_exceeded = exceeded
+  exceeded = false
+  cur = plain_rec
+  rec.S, rec.m, rec.hook = nil, nil, nil
+  if ok then
+    S.consecutive = 0
+  else
+    if was_exceeded then err = BUDGET_MSG end
+    failed(S, m, rec.fwd, hook, err)
+  end
+end
+
+local function run_item(S, m)
+  if S.quarantined then
+    annotate(m, S, "loop", "skipped: script is quarantined")
+    pass_on(S, m)
+    return
+  end
+  if S.waitq then
+    if S.busy then
+      local w = S.waitq
+      w.tail = w.tail + 1
+      w[w.tail] = m
+      return
+    end
+    S.busy = true
+  end
+  S.n_in = S.n_in + 1
+  if not S.coro then
+    run_plain(S, m, S.loop, "loop")
+    next_in_sequence(S)
+    return
+  end
+  local rec = get_worker()
+  rec.S, rec.m, rec.fwd, rec.ticks, rec.hook = S, m, false, 0, "loop"
+  rec.timed = (S.n_in % SAMPLE_EVERY == 0)
+  resume(rec, S, m)
+end
+
+-- process queued work until nothing is left, flushing Redis between rounds
+local function drain()
+  while true do
+    while q_head <= q_tail do
+      local S, m = q_s[q_head], q_m[q_head]
+      q_s[q_head], q_m[q_head] = nil, nil
+      q_head = q_head + 1
+      run_item(S, m)
+    end
+    q_head, q_tail = 1, 0
+    if ready_n == 0 then
+      if pend_n == 0 then return end
+      round_trip(false)
+    end
+    -- resume every waiter whose reply is in, in the order the commands were sent
+    local n = ready_n
+    local recs, vals, errs = ready_rec, ready_val, ready_err
+    ready_rec, ready_val, ready_err, ready_n = {}, {}, {}, 0
+    for j = 1, n do
+      local err = errs[j]
+      resume(recs[j], vals[j], err or nil)
+    end
+  end
+end
+
+-- what Python calls ----------------------------------------------------------------
+
+-- Run one batch through an input script. `events` is a Lua table whose slots
+-- hold decoded records (Python dicts) or nil for lines that were not valid JSON.
+function K.run_batch(events, n, input_id)
+  local S = scripts[input_id]
+  for i = 1, n do push(S, events[i]) end
+  drain()
+end
+
+-- Deliver (analyzer id, table) pairs from fired timers.
+function K.run_timers(ids, values, n)
+  for i = 1, n do
+    local S = scripts[ids[i]]
+    if S then push(S, values[i]) end
+  end
+  drain()
+end
+
+-- Run one hook of a script (top-level chunk, setup) to completion, with Redis
+-- calls made synchronously. Returns true or false, message.
+function K.run_hook(id, fn, hook, budget_scale)
+  local S = scripts[id]
+  local rec = plain_rec
+  rec.S, rec.m, rec.fwd, rec.hook = S, nil, false, hook
+  cur = rec
+  ticks, tick_limit, exceeded = 0, S.budget * (budget_scale or 1), false
+  S.in_setup = true
+  local ok, err = pcall(fn)
+  S.in_setup = false
+  tick_limit = HUGE
+  local was_exceeded = exceeded
+  exceeded = false
+  cur = plain_rec
+  rec.S, rec.hook = nil, nil
+  drain() -- events the hook sent on (analyze_event in setup)
+  if not ok then return false, was_exceeded and BUDGET_MSG or error_text(err) end
+  return true, ""
+end
+
+function K.add_script(S)
+  scripts[S.id] = S
+  S.n_in, S.n_out, S.n_err, S.n_redis, S.consecutive, S.time = 0, 0, 0, 0, 0, 0
+  S.quarantined = false
+  S.coro = S.coro or false
+  if S.sequential then S.waitq = { head = 1, tail = 0 } end
+  if S.kind == "analyzer" then
+    analyzers_by_tag[S.tag] = S
+    analyzers_by_tag[str_lower(S.tag)] = S
+  end
+end
+
+function K.add_output(tag, index)
+  outputs_by_tag[tag] = index
+  outputs_by_tag[str_lower(tag)] = index
+end
+
+-- resolve default_analyzer / default_output of every script to objects
+function K.link()
+  for _, S in pairs(scripts) do
+    S.next_analyzer = S.default_analyzer ~= "" and lookup(analyzers_by_tag, S.default_analyzer) or nil
+    S.next_output = S.default_output ~= "" and lookup(outputs_by_tag, S.default_output) or nil
+  end
+end
+
+function K.set_quarantined(id, flag)
+  local S = scripts[id]
+  S.quarantined = flag
+  if not flag then S.consecutive = 0 end
+end
+
+function K.stats()
+  local out = {}
+  for id, S in pairs(scripts) do
+    out[#out + 1] = {
+      id = id, tag = S.tag, kind = S.kind, n_in = S.n_in, n_out = S.n_out, n_err = S.n_err,
+      n_redis = S.n_redis, time = S.time * SAMPLE_EVERY, quarantined = S.quarantined,
+    }
+  end
+  local unknown = {}
+  for k, v in pairs(unknown_tags) do unknown[k] = v end
+  return out, unknown
+end
+
+-- the dragonfly.* API (shared functions; the calling script comes from `cur`) -------
+
+local function note_unknown(kind, tag)
+  local key = kind .. ":" .. tostring(tag)
+  local count = unknown_tags[key]
+  if not count then
+    local S = cur.S
+    h_log(S and S.id or 0, "warning", str_format("%s tag %q is not configured; events sent there are counted "
+      .. "and dropped", kind == "a" and "analyzer" or "output", tostring(tag)))
+    count = 0
+  end
+  unknown_tags[key] = count + 1
+end
+
+local function check_tag(fn, tag, nargs)
+  if nargs ~= 2 then error(str_format("dragonfly.%s expects 2 arguments (tag, event), got %d", fn, nargs), 3) end
+  local t = rawtype(tag)
+  if t == "number" then return tostring(tag) end
+  if t ~= "string" then error(str_format("dragonfly.%s: tag must be a string, got %s", fn, t), 3) end
+  return tag
+end
+
+function K.analyze_event(...)
+  local tag, t = check_tag("analyze_event", (...), select("#", ...)), select(2, ...)
+  local rec = cur
+  rec.fwd = true
+  local target = lookup(analyzers_by_tag, tag)
+  if not target then return note_unknown("a", tag) end
+  local S = rec.S
+  if S then S.n_out = S.n_out + 1 end
+  push(target, t)
+end
+
+function K.output_event(...)
+  local tag, t = check_tag("output_event", (...), select("#", ...)), select(2, ...)
+  local rec = cur
+  rec.fwd = true
+  local index = lookup(outputs_by_tag, tag)
+  if not index then return note_unknown("o", tag) end
+  local S = rec.S
+  if S then S.n_out = S.n_out + 1 end
+  h_emit(index, t)
+end
+
+function K.log_event(t) h_emit(-1, t) end
+function K.stats_event(t) h_emit(-2, t) end
+
+function K.timer_event(tag, seconds, t)
+  local target = lookup(analyzers_by_tag, tag)
+  if not target then return note_unknown("a", tag) end
+  if rawtype(seconds) ~= "number" or seconds < 0 then
+    error("dragonfly.timer_event: seconds must be a non-negative number", 2)
+  end
+  return h_timer(target.id, seconds, t)
+end
+
+function K.log(level, text)
+  local S = cur.S
+  h_log(S and S.id or 0, level, text)
+end
+
+-- forget queued work and pending commands after the kernel itself failed mid-batch
+function K.reset()
+  q_s, q_m, q_head, q_tail = {}, {}, 1, 0
+  pend_buf, pend_kind, pend_rec, pend_S, pend_n = {}, {}, {}, {}, 0
+  ready_rec, ready_val, ready_err, ready_n = {}, {}, {}, 0
+  cur = plain_rec
+  ticks, tick_limit, exceeded = 0, HUGE, false
+end
+
+function K.collect()
+  collectgarbage("step", 0)
+end
+
+function K.memory_kb()
+  return collectgarbage("count")
+end
+
+return K

@@ -1,0 +1,62 @@
+"""The interface every output connector implements.
+
+A sink receives batches of rendered JSON documents (bytes, no newline) and
+writes them. :meth:`Sink.write_batch` blocks while the destination is slow,
+which is how backpressure reaches the inputs; it raises only for a failure the
+sink cannot recover from. Documents a destination rejects for good go to the
+dead-letter file with the reason, never nowhere.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections import Counter
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from mle.connectors import Context, Endpoint
+
+
+@dataclass
+class SinkStats:
+    """Counters every sink keeps."""
+
+    lines: int = 0
+    bytes: int = 0
+    errors: Counter = field(default_factory=Counter)
+
+
+class Sink(ABC):
+    """One output. Subclasses set ``OPTIONS`` (extra config keys and their types)."""
+
+    OPTIONS: Mapping[str, type | tuple] = {}
+
+    def __init__(self, tag: str, endpoint: Endpoint, options: Mapping[str, Any], context: Context) -> None:
+        self.tag = tag
+        self.endpoint = endpoint
+        self.context = context
+        self.stats = SinkStats()
+
+    @property
+    def description(self) -> str:
+        return f"{self.endpoint.scheme}://{self.endpoint.rest}"
+
+    def open(self) -> None:  # noqa: B027 - optional hook
+        """Acquire resources. Raise OSError with a clear message on failure."""
+
+    @abstractmethod
+    def write_batch(self, lines: list[bytes]) -> None:
+        """Write every document of the batch (blocking while the destination is slow)."""
+
+    def flush(self) -> None:  # noqa: B027 - optional hook
+        """Push buffered data to the destination."""
+
+    def reopen(self) -> None:  # noqa: B027 - optional hook
+        """Re-open the destination (SIGHUP, after logrotate moved a file)."""
+
+    def rotate(self) -> None:  # noqa: B027 - optional hook
+        """Rotate (SIGUSR1, Dragonfly's signal): files are renamed with a time suffix."""
+
+    def close(self) -> None:  # noqa: B027 - optional hook
+        """Flush and release resources."""

@@ -1,0 +1,72 @@
+"""The interface every input connector implements.
+
+A source reads records from one place and hands them over as batches of raw
+lines (bytes, without the newline). The engine calls :meth:`Source.read_batch`
+from one thread per source; it may block up to ``timeout`` seconds and returns
+an empty batch when nothing arrived, or ``None`` once a finite source is done.
+
+Delivery: at-least-once where the transport can acknowledge (``Batch.on_done``
+runs after every output accepted the batch's results), otherwise what the
+transport gives (a unix datagram socket drops when full: Suricata's choice).
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections import Counter
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from mle.connectors import Context, Endpoint
+
+
+@dataclass(slots=True)
+class Batch:
+    """Raw lines from one input, and what to do once their results are written."""
+
+    input: str
+    lines: list[bytes]
+    on_done: Callable[[], None] | None = None
+    size: int = 0  # bytes consumed from the source (for progress)
+
+
+@dataclass
+class SourceStats:
+    """Counters every source keeps."""
+
+    lines: int = 0
+    bytes: int = 0
+    errors: Counter = field(default_factory=Counter)  # reason -> count (I/O, framing)
+
+
+class Source(ABC):
+    """One input. Subclasses set ``OPTIONS`` (extra config keys and their types)."""
+
+    OPTIONS: Mapping[str, type | tuple] = {}
+
+    def __init__(self, tag: str, endpoint: Endpoint, options: Mapping[str, Any], context: Context) -> None:
+        self.tag = tag
+        self.endpoint = endpoint
+        self.context = context
+        self.stats = SourceStats()
+
+    @property
+    def description(self) -> str:
+        """What the summary and logs call this source."""
+        return f"{self.endpoint.scheme}://{self.endpoint.rest}"
+
+    def open(self) -> None:  # noqa: B027 - optional hook
+        """Acquire resources (bind sockets, open files). Raise ConfigError/OSError."""
+
+    @abstractmethod
+    def read_batch(self, max_lines: int, timeout: float) -> Batch | None:
+        """Up to ``max_lines`` lines, waiting at most ``timeout`` s; an empty batch when
+        idle, None when a finite source is exhausted."""
+
+    def close(self) -> None:  # noqa: B027 - optional hook
+        """Release resources; a blocked read_batch returns soon after."""
+
+    def progress(self) -> tuple[int, int | None]:
+        """(bytes consumed, total bytes or None) for a progress bar."""
+        return self.stats.bytes, None

@@ -1,0 +1,225 @@
+"""A worker: batches of raw EVE lines in, rendered JSON lines per output out.
+
+This is the unit of parallelism. It owns one Lua state with every script of the
+pipeline, decodes lines (rejecting and dead-lettering what is not a JSON object),
+runs the input script and the analyzer chain, and collects what the scripts send
+to outputs, rendered and ready to write.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+from mle.config import Config
+from mle.deadletter import DeadLetterWriter
+from mle.decode import LineDecoder
+from mle.errors import ScriptLoadError
+from mle.lua.runtime import LuaEngine, RedisExecutor
+from mle.timers import TimerQueue
+
+log = logging.getLogger("mle.worker")
+
+LOG_OUTPUT = -1
+STATS_OUTPUT = -2
+
+
+class ScriptLog:
+    """Log messages from scripts, at most ``burst`` per script and level per minute."""
+
+    def __init__(self, names: dict[int, str], burst: int = 20) -> None:
+        self._names = names
+        self._burst = burst
+        self._window: dict[tuple[int, str], list[float]] = {}
+        self.suppressed: Counter[str] = Counter()
+
+    def __call__(self, script_id: int, level: str, text: str) -> None:
+        name = self._names.get(script_id, "engine")
+        key = (script_id, level)
+        now = time.monotonic()
+        window = self._window.setdefault(key, [now, 0])
+        if now - window[0] > 60:
+            if window[1] > self._burst:
+                logging.getLogger("mle.script").warning(
+                    "%s: %d more %s messages in the last minute were not shown",
+                    name, window[1] - self._burst, level,
+                )
+            window[0], window[1] = now, 0
+        window[1] += 1
+        if window[1] > self._burst:
+            self.suppressed[name] += 1
+            return
+        logging.getLogger("mle.script").log(
+            logging.getLevelName(level.upper()) if level != "warning" else logging.WARNING,
+            "%s: %s", name, text,
+        )
+
+
+@dataclass
+class BatchResult:
+    """What a batch produced: rendered lines per output index (-1 log, -2 stats)."""
+
+    lines: dict[int, list[bytes]] = field(default_factory=dict)
+
+    def count(self) -> int:
+        return sum(len(v) for k, v in self.lines.items() if k > 0)
+
+
+class Worker:
+    """Runs batches through the scripts of ``config``. Call :meth:`start` first."""
+
+    def __init__(
+        self,
+        config: Config,
+        redis: RedisExecutor | None,
+        dead_letters: DeadLetterWriter,
+        *,
+        keep_going: bool = False,
+    ) -> None:
+        self.config = config
+        self.dead_letters = dead_letters
+        self.keep_going = keep_going
+        self.timers = TimerQueue()
+        self._names: dict[int, str] = {}
+        self.script_log = ScriptLog(self._names)
+        self._pending: dict[int, list[bytes]] = {}
+        self.engine = LuaEngine(
+            root=config.root,
+            runtime=config.lua_runtime,
+            max_memory_mb=config.engine.max_memory_mb,
+            redis=redis,
+            emit=self._emit,
+            log_script=self.script_log,
+            arm_timer=self.timers.arm,
+        )
+        self._render = self.engine.tracker.render
+        self._track = self.engine.tracker.track
+        self.input_scripts: dict[str, int] = {}
+        self.load_errors: list[str] = []
+        self._failed_ids: set[int] = set()
+        self.rejected: Counter[tuple[str, str]] = Counter()  # (input tag, reason) -> lines
+        self.lines_in: Counter[str] = Counter()
+        self.blank_lines = 0
+        self.engine_errors = 0
+        self._decoders = {
+            spec.tag: LineDecoder(int(spec.options.get("max_line_bytes", config.engine.max_line_bytes)))
+            for spec in config.inputs
+        }
+
+    # start-up -----------------------------------------------------------------------
+    def start(self) -> None:
+        """Load every script, link routes and run every setup(). Raises
+        :class:`ScriptLoadError` unless ``keep_going`` (then the script is quarantined)."""
+        engine, cfg = self.engine, self.config.engine
+        for spec in self.config.outputs:
+            engine.add_output(spec.tag, spec.index)
+        specs = [i.script for i in self.config.inputs] + list(self.config.analyzers)
+        loaded: list[int] = []
+        for spec in specs:
+            if spec.kind == "input" and spec.script is None and not spec.default_analyzer:
+                raise ScriptLoadError(f"{spec.label}: an input needs a script or a default_analyzer")
+            try:
+                script_id = engine.load_script(
+                    kind=spec.kind,
+                    tag=spec.tag,
+                    label=spec.label,
+                    path=spec.script,
+                    default_analyzer=spec.default_analyzer,
+                    default_output=spec.default_output,
+                    max_instructions=spec.max_instructions or cfg.max_instructions,
+                    quarantine_after=spec.quarantine_after if spec.quarantine_after else cfg.quarantine_after,
+                    sequential=spec.sequential,
+                    allow_network=spec.allow_network,
+                )
+            except ScriptLoadError as exc:
+                self._load_failed(exc, len(engine.scripts))
+                script_id = len(engine.scripts)
+            self._names[script_id] = f"{spec.kind} {spec.tag}"
+            if spec.kind == "input":
+                self.input_scripts[spec.tag] = script_id
+            loaded.append(script_id)
+        engine.link()
+        for script_id in loaded:
+            if script_id in self._failed_ids:
+                continue
+            try:
+                engine.setup(script_id)
+            except ScriptLoadError as exc:
+                self._load_failed(exc, script_id)
+        self.take_output()  # anything setup() sent goes out with the first batch
+
+    def _load_failed(self, exc: ScriptLoadError, script_id: int) -> None:
+        if not self.keep_going:
+            raise exc
+        self._failed_ids.add(script_id)
+        self.load_errors.append(str(exc))
+        log.error("%s (quarantined; --keep-going)", exc)
+        self.engine.quarantine(script_id)
+
+    # batches --------------------------------------------------------------------------
+    def _emit(self, index: int, value: Any) -> None:
+        line = self._render(value)
+        bucket = self._pending.get(index)
+        if bucket is None:
+            self._pending[index] = [line]
+        else:
+            bucket.append(line)
+
+    def take_output(self) -> BatchResult:
+        """Everything the scripts emitted since the last call."""
+        pending, self._pending = self._pending, {}
+        return BatchResult(pending)
+
+    def process(self, lines: list[bytes], input_tag: str) -> BatchResult:
+        """Run raw lines (without newlines) from input ``input_tag`` through the pipeline."""
+        decoder = self._decoders[input_tag]
+        tracker = self.engine.tracker
+        tracker.begin_batch()
+        events: list[Any] = []
+        append = events.append
+        track = self._track
+        decode = decoder.decode
+        source = f"input {input_tag}"
+        for line in lines:
+            record, raw, reason, detail = decode(line)
+            if record is not None:
+                track(record, raw)
+                append(record)
+            elif not line.strip():
+                self.blank_lines += 1
+            else:
+                self.rejected[(input_tag, reason)] += 1
+                self.dead_letters.write(source, reason, detail, line)
+                append(None)  # the input script sees nil, as in Dragonfly
+        self.lines_in[input_tag] += len(lines)
+        if events:
+            self._run(lambda: self.engine.run_batch(events, self.input_scripts[input_tag]), events, source)
+        return self.take_output()
+
+    def fire_timers(self, now: float | None = None) -> BatchResult:
+        """Deliver due timers (all pending ones when ``now`` is inf)."""
+        fired = self.timers.due(now)
+        if fired:
+            self.engine.tracker.begin_batch()
+            self._run(lambda: self.engine.run_timers(fired), [], "timers")
+        return self.take_output()
+
+    def _run(self, call: Any, events: list, source: str) -> None:
+        try:
+            call()
+        except Exception as exc:  # the kernel itself failed (e.g. out of memory outside a script)
+            self.engine_errors += 1
+            log.error("engine error in %s: %s: the batch's records go to the dead-letter file", source, exc)
+            for event in events:
+                if event is not None:
+                    self.dead_letters.write(source, "engine_error", str(exc), self._render(event))
+            self.engine.kernel.reset()
+        finally:
+            self.engine.collect_garbage()
+
+    def script_stats(self) -> list[dict]:
+        rows, _ = self.engine.script_stats()
+        return sorted(rows, key=lambda r: r["id"])
