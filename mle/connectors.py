@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 from mle.errors import ConfigError
 
 if TYPE_CHECKING:
+    from mle.deadletter import DeadLetterWriter
     from mle.sinks.base import Sink
     from mle.sources.base import Source
 
@@ -25,10 +26,32 @@ if TYPE_CHECKING:
 SOURCE_TYPES: dict[str, str] = {
     "file": "mle.sources.file:FileSource",
     "zfile": "mle.sources.file:FileSource",
+    "tail": "mle.sources.tail:TailSource",
+    "unix": "mle.sources.unix:UnixStreamSource",
+    "unixgram": "mle.sources.unix:UnixDatagramSource",
+    "ipc": "mle.sources.unix:UnixDatagramSource",
+    "tcp": "mle.sources.tcp:TcpSource",
+    "redis": "mle.sources.redis:RedisSource",
+    "zmq+tcp": "mle.sources.zmq:ZmqSource",
+    "zmq+ipc": "mle.sources.zmq:ZmqSource",
+    "nats": "mle.sources.nats:NatsSource",
+    "stdin": "mle.sources.stdin:StdinSource",
 }
 SINK_TYPES: dict[str, str] = {
     "file": "mle.sinks.file:FileSink",
     "stdout": "mle.sinks.stdout:StdoutSink",
+    "unix": "mle.sinks.socket:UnixStreamSink",
+    "ipc": "mle.sinks.socket:UnixDatagramSink",
+    "unixgram": "mle.sinks.socket:UnixDatagramSink",
+    "tcp": "mle.sinks.socket:TcpSink",
+    "redis": "mle.sinks.redis:RedisSink",
+    "zmq+tcp": "mle.sinks.zmq:ZmqSink",
+    "zmq+ipc": "mle.sinks.zmq:ZmqSink",
+    "nats": "mle.sinks.nats:NatsSink",
+    "elasticsearch+http": "mle.sinks.elasticsearch:ElasticsearchSink",
+    "elasticsearch+https": "mle.sinks.elasticsearch:ElasticsearchSink",
+    "opensearch+http": "mle.sinks.elasticsearch:ElasticsearchSink",
+    "opensearch+https": "mle.sinks.elasticsearch:ElasticsearchSink",
 }
 
 
@@ -41,6 +64,7 @@ class Context:
     log_dir: Path
     replay: bool = False  # finite sources end at EOF instead of following
     max_line_bytes: int = 1 << 20
+    dead_letters: DeadLetterWriter | None = None  # where sinks put documents they cannot deliver
 
 
 @dataclass(frozen=True)

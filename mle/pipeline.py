@@ -62,14 +62,15 @@ class Pipeline:
     ) -> None:
         self.config = config
         self.flags = Flags()
+        self.dead_letters = DeadLetterWriter(config.dead_letter_path)
         self.context = Context(
             root=config.root.path,
             run_dir=config.run_dir,
             log_dir=config.log_dir,
             replay=replay,
             max_line_bytes=config.engine.max_line_bytes,
+            dead_letters=self.dead_letters,
         )
-        self.dead_letters = DeadLetterWriter(config.dead_letter_path)
         self.private_redis: PrivateRedis | None = None
         self.redis: RedisPipe | None = None
         self.worker: Worker | None = None

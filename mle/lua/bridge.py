@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Callable
 from typing import Any
 
 import orjson
@@ -95,19 +94,26 @@ class _Root:
 class EventTracker:
     """Tracks changes to the batch's events and renders values as JSON bytes.
 
-    ``lua_type`` is the lupa module's ``lua_type`` function (it differs between
+    ``table_type`` is the lupa runtime's Lua table class (it differs between
     runtimes)."""
 
-    def __init__(self, lua_type: Callable[[Any], str | None]) -> None:
-        self._lua_type = lua_type
+    def __init__(self, table_type: type) -> None:
+        self._table_type = table_type
         self._roots: dict[int, _Root] = {}
+        self._fresh: dict[int, Any] = {}  # containers the engine created this batch (not in any raw line)
         self._nested_dirty = False
 
     # batches ----------------------------------------------------------------------
     def begin_batch(self) -> None:
         """Forget the previous batch's events."""
         self._roots.clear()
+        self._fresh.clear()
         self._nested_dirty = False
+
+    def fresh(self, container: Any) -> Any:
+        """Mark a dict/list the engine created: changing it changes no original line."""
+        self._fresh[id(container)] = container
+        return container
 
     def track(self, event: dict, raw: bytes) -> None:
         """Remember ``raw`` (stripped, starts with ``{`` and ends with ``}``) as the
@@ -124,7 +130,8 @@ class EventTracker:
                 key = _key_text(key)
             root = self._roots.get(id(obj))
             if root is None:
-                self._nested_dirty = True
+                if id(obj) not in self._fresh:
+                    self._nested_dirty = True
             elif not root.modified:
                 if key in root.added:
                     if value is None:
@@ -141,7 +148,8 @@ class EventTracker:
         if type(obj) is list:
             if type(key) is not int or not 0 < key <= len(obj) + 1:
                 raise IndexError(f"list index {key!r} out of range 1..{len(obj) + 1}")
-            self._nested_dirty = True
+            if id(obj) not in self._fresh:
+                self._nested_dirty = True
             if key == len(obj) + 1:
                 obj.append(value)
             else:
@@ -176,29 +184,95 @@ class EventTracker:
             ).encode()
 
     def to_python(self, value: Any) -> Any:
-        """A Lua value as plain Python data (tables become dicts or lists)."""
-        if self._lua_type(value) == "table":
+        """A Lua value as Python data (the top level of a table becomes a dict or list)."""
+        if type(value) is self._table_type:
             return self._default(value)
         if type(value) is float:
             return lua_number(value)
         return value
 
     def _default(self, obj: Any) -> Any:
-        kind = self._lua_type(obj)
-        if kind == "table":
-            try:
-                items = list(obj.items())
-            except UnicodeDecodeError:
-                raise ValueError("cannot serialise: a string is not valid UTF-8") from None
-            if not items:
-                return {}
+        """orjson's fallback: Lua tables become dicts or lists; anything else
+        (cjson.null, functions, coroutines) becomes null."""
+        if type(obj) is not self._table_type:
+            return None
+        try:
+            items = list(obj.items())
+        except UnicodeDecodeError:
+            raise ValueError("cannot serialise: a string is not valid UTF-8") from None
+        if not items:
+            return {}
+        if type(items[0][0]) is int:
+            n = len(items)
             if all(type(k) is int for k, _ in items):
-                items.sort(key=lambda kv: kv[0])
-                if items[0][0] == 1 and items[-1][0] == len(items):
-                    return [lua_number(v) if type(v) is float else v for _, v in items]
-            return {
-                (k if type(k) is str else _key_text(k)): (lua_number(v) if type(v) is float else v)
-                for k, v in items
-            }
-        # cjson.null, functions, coroutines, other userdata
-        return None
+                items.sort(key=_first)
+                if items[0][0] == 1 and items[-1][0] == n:
+                    return [v if type(v) is not float else lua_number(v) for _, v in items]
+        return {
+            (k if type(k) is str else _key_text(k)): (v if type(v) is not float else lua_number(v))
+            for k, v in items
+        }
+
+    # annotations ------------------------------------------------------------------------
+    def _annotation(self, event: dict) -> dict:
+        annotation = event.get("mle")
+        if type(annotation) is not dict:
+            converted = self.to_python(annotation) if annotation is not None else {}
+            annotation = self.fresh(converted if type(converted) is dict else {})
+            self.lua_setitem(event, "mle", annotation)
+        return annotation
+
+    def _member(self, annotation: dict, key: str, kind: type) -> Any:
+        value = annotation.get(key)
+        if type(value) is not kind:
+            converted = self.to_python(value) if value is not None else kind()
+            value = self.fresh(converted if type(converted) is kind else kind())
+            self.lua_setitem(annotation, key, value)
+        return value
+
+    def annotate(self, event: Any, analyzer: str, score: Any, reason: Any = None) -> float:
+        """``mle.score`` / ``mle.finding``: record an analyzer's score in [0, 1] and,
+        with a reason, a finding; ``priority`` is the highest finding score."""
+        if type(event) is not dict:
+            raise TypeError("mle.score: the first argument must be an event")
+        if type(score) not in (int, float) or score != score:
+            raise TypeError("mle.score: the score must be a number")
+        score = 1.0 if score > 1 else 0.0 if score < 0 else float(score)
+        if "mle" not in event:  # the usual case: this event's first annotation
+            scores = {analyzer: score}
+            annotation = {"scores": scores}
+            fresh = self._fresh
+            fresh[id(scores)] = scores
+            fresh[id(annotation)] = annotation
+            if reason is not None:
+                if type(reason) is not str:
+                    raise TypeError("mle.finding: the reason must be a string")
+                findings = [{"analyzer": analyzer, "score": score, "reason": reason}]
+                fresh[id(findings)] = findings
+                annotation["findings"] = findings
+                annotation["priority"] = score
+            self.lua_setitem(event, "mle", annotation)
+            return score
+        annotation = self._annotation(event)
+        self._member(annotation, "scores", dict)[analyzer] = score
+        if reason is not None:
+            if type(reason) is not str:
+                raise TypeError("mle.finding: the reason must be a string")
+            self._member(annotation, "findings", list).append(
+                {"analyzer": analyzer, "score": score, "reason": reason}
+            )
+            priority = annotation.get("priority")
+            if type(priority) not in (int, float) or priority < score:
+                annotation["priority"] = score
+        return score
+
+    def annotate_error(self, event: Any, analyzer: str, hook: str, text: str) -> None:
+        """Record that ``analyzer`` failed on this event (``mle.errors``)."""
+        if type(event) is dict:
+            self._member(self._annotation(event), "errors", list).append(
+                {"analyzer": analyzer, "hook": hook, "error": text}
+            )
+
+
+def _first(pair: tuple) -> Any:
+    return pair[0]

@@ -90,6 +90,9 @@ local cur = plain_rec
 function K.current_script() return cur.S end
 
 -- work queue: (script, event) items processed in FIFO order ----------------------
+-- Slots are not cleared while the queue is in use: a Lua table whose front is
+-- nil'ed while its back grows rehashes over and over (measured: 5 us per event).
+-- drain() clears them once it is done, so events can be collected.
 local q_s, q_m, q_head, q_tail = {}, {}, 1, 0
 
 local function push(S, m)
@@ -109,8 +112,15 @@ local function error_text(err)
   return "(error object of type " .. t .. ")"
 end
 
+local h_annotate_error = H.annotate_error
 local function annotate(m, S, hook, text)
-  if not is_event(m) then return end
+  local t = rawtype(m)
+  if t == "userdata" then
+    pcall(h_annotate_error, m, S.tag, hook, text)
+    return
+  elseif t ~= "table" then
+    return
+  end
   pcall(function()
     local a = m.mle
     if a == nil then a = {}; m.mle = a end
@@ -158,8 +168,16 @@ local YIELD_MARK = setmetatable({}, { __tostring = function() return "redis-wait
 local DONE_MARK = {}
 K.YIELD_MARK = YIELD_MARK
 
-local pend_buf, pend_kind, pend_rec, pend_S, pend_n = {}, {}, {}, {}, 0
+-- The RESP text of every pending command goes straight into one parts array,
+-- concatenated once per round trip; headers for small counts and lengths are
+-- precomputed (number-to-string conversion dominated the first version).
+local out_parts, out_n = {}, 0
+local pend_kind, pend_rec, pend_S, pend_n = {}, {}, {}, 0
 local ready_rec, ready_val, ready_err, ready_n = {}, {}, {}, 0  -- replies already fetched
+
+local HEADERS, LENGTHS = {}, {}
+for i = 0, 64 do HEADERS[i] = "*" .. i .. "\r\n" end
+for i = 0, 511 do LENGTHS[i] = "$" .. i .. "\r\n" end
 
 -- Python hands replies over as they come from hiredis: integers, byte strings
 -- (Lua strings), None (nil), Python lists for arrays and {"__redis_error__": msg}
@@ -193,22 +211,24 @@ end
 -- Returns the reply of the last command when `want_last` (a synchronous call).
 local function round_trip(want_last)
   local n = pend_n
-  local payload = concat(pend_buf, "", 1, n)
+  local payload = concat(out_parts, "", 1, out_n)
+  for i = 1, out_n do out_parts[i] = nil end
+  out_n, pend_n = 0, 0
   local ok, replies = pcall(h_redis, payload, n)
+  local failure = not ok and error_text(replies) or nil
   local last_val, last_err
   for j = 1, n do
-    local val, err
-    if ok then val = shape(replies[j], pend_kind[j], pend_S[j]) else val, err = nil, error_text(replies) end
+    local val = nil
+    if ok then val = shape(replies[j], pend_kind[j], pend_S[j]) end
     local rec = pend_rec[j]
     if rec then
       ready_n = ready_n + 1
-      ready_rec[ready_n], ready_val[ready_n], ready_err[ready_n] = rec, val, err or false
+      ready_rec[ready_n], ready_val[ready_n], ready_err[ready_n] = rec, val, failure or false
     elseif j == n and want_last then
-      last_val, last_err = val, err
+      last_val, last_err = val, failure
     end
-    pend_buf[j], pend_rec[j], pend_S[j] = nil, nil, nil
+    pend_rec[j], pend_S[j] = nil, nil
   end
-  pend_n = 0
   return last_val, last_err
 end
 
@@ -216,15 +236,31 @@ end
 local STATUS_COMMANDS = {}
 for name in ("PING SET SETEX PSETEX MSET HMSET SELECT FLUSHDB FLUSHALL RENAME LSET LTRIM "
   .. "TYPE RESTORE SAVE BGSAVE BGREWRITEAOF AUTH QUIT MULTI DISCARD WATCH UNWATCH SWAPDB "
-  .. "CLIENT CONFIG SCRIPT MODULE XGROUP XTRIM READONLY READWRITE RESET ECHO_STATUS"):gmatch("%S+") do
+  .. "CLIENT CONFIG SCRIPT MODULE XGROUP XTRIM READONLY READWRITE RESET"):gmatch("%S+") do
   STATUS_COMMANDS[name] = true
+end
+
+-- reply kind per command name as written: 0 plain, 1 status, 2 SET (status unless GET)
+local KIND, kind_cached = {}, 0
+local function kind_of(name)
+  local kind = KIND[name]
+  if kind == nil then
+    if rawtype(name) ~= "string" then return 0 end
+    local upper = name:upper()
+    kind = upper == "SET" and 2 or (STATUS_COMMANDS[upper] and 1 or 0)
+    if kind_cached < 1000 then
+      KIND[name] = kind
+      kind_cached = kind_cached + 1
+    end
+  end
+  return kind
 end
 
 local function arg_string(v, i)
   local t = rawtype(v)
   if t == "string" then
     if utf8_len and not utf8_len(v) then
-      error(str_format("redis argument #%d is not valid UTF-8 (encode binary values, e.g. base64)", i), 3)
+      error(str_format("redis argument #%d is not valid UTF-8 (encode binary values, e.g. base64)", i), 4)
     end
     return v
   elseif t == "number" then
@@ -235,44 +271,35 @@ local function arg_string(v, i)
   elseif t == "boolean" then
     return v and "1" or "0"
   end
-  error(str_format("redis argument #%d must be a string or number, got %s", i, t), 3)
+  error(str_format("redis argument #%d must be a string or number, got %s", i, t), 4)
 end
 
-local function encode(n, ...)
-  local parts = { "*", n, "\r\n" }
-  local k = 3
-  for i = 1, n do
-    local a = arg_string((select(i, ...)), i)
-    parts[k + 1], parts[k + 2], parts[k + 3], parts[k + 4] = "$", #a, "\r\n", a
-    parts[k + 5] = "\r\n"
-    k = k + 5
-  end
-  return concat(parts)
-end
-
-local function reply_kind(n, name, ...)
-  if rawtype(name) ~= "string" then return 0 end
-  local upper = name:upper()
-  if upper == "SET" then
-    for i = 1, n - 1 do
-      local a = select(i, ...)
-      if rawtype(a) == "string" and a:upper() == "GET" then return 0 end
-    end
-    return 1
-  end
-  return STATUS_COMMANDS[upper] and 1 or 0
-end
+local scratch = {}
 
 local function command(n, ...)
   if n == 0 then error("redis command expected", 2) end
   local S = cur.S
   if not S then error("redis commands are only available inside a script", 2) end
+  -- check every argument before queueing anything: a bad one raises with nothing sent
+  for i = 1, n do scratch[i] = arg_string((select(i, ...)), i) end
+  local kind = kind_of(scratch[1])
+  local k = out_n + 1
+  out_parts[k] = HEADERS[n] or ("*" .. n .. "\r\n")
+  for i = 1, n do
+    local a = scratch[i]
+    scratch[i] = nil
+    local len = #a
+    out_parts[k + 1] = LENGTHS[len] or ("$" .. len .. "\r\n")
+    out_parts[k + 2] = a
+    out_parts[k + 3] = "\r\n"
+    k = k + 3
+    if kind == 2 and i > 1 and len == 3 and a:upper() == "GET" then kind = 0 end
+  end
+  out_n = k
   S.n_redis = S.n_redis + 1
-  local payload = encode(n, ...) -- may raise (bad argument): nothing is queued then
   pend_n = pend_n + 1
   local j = pend_n
-  pend_buf[j] = payload
-  pend_kind[j] = reply_kind(n, ...)
+  pend_kind[j] = kind == 2 and 1 or kind
   pend_S[j] = S
   if cur.co and co_isyieldable() then
     pend_rec[j] = cur
@@ -340,7 +367,7 @@ end
 
 local SAMPLE_EVERY = 16 -- time one call in 16 per script (os.clock costs ~0.7 us)
 
--- a sequential script finished an event: start its next waiting one, ahead of the queue
+-- a sequential script finished an event: queue its next waiting one
 local function next_in_sequence(S)
   local w = S.waitq
   if w then
@@ -349,8 +376,7 @@ local function next_in_sequence(S)
       local m = w[w.head]
       w[w.head] = nil
       w.head = w.head + 1
-      q_head = q_head - 1 -- run it next, ahead of the queue
-      q_s[q_head], q_m[q_head] = S, m
+      push(S, m)
     end
   end
 end
@@ -441,17 +467,20 @@ local function run_item(S, m)
 end
 
 -- process queued work until nothing is left, flushing Redis between rounds
+local function clear_queue()
+  for i = 1, q_tail do q_s[i], q_m[i] = nil, nil end
+  q_head, q_tail = 1, 0
+end
+
 local function drain()
   while true do
     while q_head <= q_tail do
       local S, m = q_s[q_head], q_m[q_head]
-      q_s[q_head], q_m[q_head] = nil, nil
       q_head = q_head + 1
       run_item(S, m)
     end
-    q_head, q_tail = 1, 0
     if ready_n == 0 then
-      if pend_n == 0 then return end
+      if pend_n == 0 then return clear_queue() end
       round_trip(false)
     end
     -- resume every waiter whose reply is in, in the order the commands were sent
@@ -613,7 +642,8 @@ end
 -- forget queued work and pending commands after the kernel itself failed mid-batch
 function K.reset()
   q_s, q_m, q_head, q_tail = {}, {}, 1, 0
-  pend_buf, pend_kind, pend_rec, pend_S, pend_n = {}, {}, {}, {}, 0
+  out_parts, out_n = {}, 0
+  pend_kind, pend_rec, pend_S, pend_n = {}, {}, {}, 0
   ready_rec, ready_val, ready_err, ready_n = {}, {}, {}, 0
   cur = plain_rec
   ticks, tick_limit, exceeded = 0, HUGE, false

@@ -82,7 +82,7 @@ class LuaEngine:
         self.root = root
         self.runtime_name = runtime
         self._module = importlib.import_module(RUNTIME_MODULES[runtime])
-        self.tracker = EventTracker(self._module.lua_type)
+        self.tracker = EventTracker(type(self._module.LuaRuntime().table()))
         self.lua = self._module.LuaRuntime(
             attribute_handlers=(lua_getitem, self.tracker.lua_setitem),
             register_eval=False,
@@ -120,6 +120,8 @@ class LuaEngine:
                 "marshal_decode": self._marshal_decode,
                 "http_get": self._http_get,
                 "dnslookup": self._dnslookup,
+                "annotate": self.tracker.annotate,
+                "annotate_error": self.tracker.annotate_error,
                 "iterex": python.iterex,
                 "items": lua_items,
                 "len": lua_len,

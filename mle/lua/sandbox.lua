@@ -386,6 +386,10 @@ local function make_dragonfly(S)
 end
 
 -- mle.*: one call to add a score or a finding, the same shape for every analyzer --
+-- Events that are records (Python dicts) are annotated on the Python side in one
+-- call; a table a script built itself is annotated here, in the same shape.
+
+local h_annotate = H.annotate
 
 local function annotation(msg)
   local a = msg.mle
@@ -400,27 +404,34 @@ local function clamp(score)
   return score + 0.0
 end
 
-local function make_mle(S)
-  local lib = {}
-  lib.tag = S.tag
-  function lib.score(msg, score)
-    score = clamp(score)
-    local a = annotation(msg)
-    local scores = a.scores
-    if scores == nil then scores = {}; a.scores = scores end
-    scores[S.tag] = score
-    return score
-  end
-  function lib.finding(msg, score, reason)
-    score = lib.score(msg, score)
-    if rawtype(reason) ~= "string" then error("mle.finding: reason must be a string", 2) end
-    local a = annotation(msg)
+local function annotate_table(msg, tag, score, reason)
+  score = clamp(score)
+  local a = annotation(msg)
+  local scores = a.scores
+  if scores == nil then scores = {}; a.scores = scores end
+  scores[tag] = score
+  if reason ~= nil then
+    if rawtype(reason) ~= "string" then error("mle.finding: reason must be a string", 3) end
     local findings = a.findings
     if findings == nil then findings = {}; a.findings = findings end
-    findings[#findings + 1] = { analyzer = S.tag, score = score, reason = reason }
+    findings[#findings + 1] = { analyzer = tag, score = score, reason = reason }
     local priority = a.priority
     if priority == nil or priority < score then a.priority = score end
-    return score
+  end
+  return score
+end
+
+local function make_mle(S)
+  local tag = S.tag
+  local lib = { tag = tag }
+  function lib.score(msg, score)
+    if rawtype(msg) == "table" then return annotate_table(msg, tag, score) end
+    return h_annotate(msg, tag, score)
+  end
+  function lib.finding(msg, score, reason)
+    if rawtype(reason) ~= "string" then error("mle.finding: reason must be a string", 2) end
+    if rawtype(msg) == "table" then return annotate_table(msg, tag, score, reason) end
+    return h_annotate(msg, tag, score, reason)
   end
   return lib
 end

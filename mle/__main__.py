@@ -1,0 +1,5 @@
+"""``python -m mle`` is the ``mle`` command."""
+
+from mle.cli import main
+
+main()

@@ -1,0 +1,150 @@
+"""Shared fixtures: a real Redis (the engine's own private server), scratch roots,
+in-process workers and the ``mle`` command as a subprocess."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import orjson
+import pytest
+import redis as redis_py
+
+from mle.config import load_config
+from mle.deadletter import DeadLetterWriter
+from mle.redis.pipe import RedisAddress, RedisPipe
+from mle.redis.server import PrivateRedis
+from mle.root import Root
+from mle.worker import Worker
+
+REPO = Path(__file__).resolve().parent.parent
+DATA = Path(__file__).resolve().parent / "data"
+
+
+@pytest.fixture(scope="session")
+def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisAddress]:
+    """One private Redis for the whole session (the same server the engine starts)."""
+    server = PrivateRedis(tmp_path_factory.mktemp("redis"))
+    address = server.start()
+    yield address
+    server.stop()
+
+
+@pytest.fixture
+def redis_client(redis_server: RedisAddress) -> Iterator[redis_py.Redis]:
+    """redis-py client on the session server; the database is empty at the start of each test."""
+    client = redis_py.Redis(**redis_server.redis_py_kwargs())
+    client.flushall()
+    yield client
+    client.close()
+
+
+@pytest.fixture
+def redis_pipe(redis_server: RedisAddress, redis_client: redis_py.Redis) -> Iterator[RedisPipe]:
+    pipe = RedisPipe(redis_server)
+    pipe.connect()
+    yield pipe
+    pipe.close()
+
+
+def _write(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(textwrap.dedent(text).lstrip("\n"))
+
+
+@pytest.fixture
+def make_root(tmp_path: Path) -> Callable[..., Path]:
+    """Write a root: ``make_root(config, inputs={name: source}, analyzers={...},
+    outputs={...}, files={relpath: text}, layout="mle"|"dragonfly")``."""
+
+    def make(
+        config: str,
+        inputs: dict[str, str] | None = None,
+        analyzers: dict[str, str] | None = None,
+        outputs: dict[str, str] | None = None,
+        files: dict[str, str] | None = None,
+        layout: str = "mle",
+    ) -> Path:
+        root = tmp_path / "root"
+        dragonfly = layout == "dragonfly"
+        _write(root / ("config/config.lua" if dragonfly else "config.lua"), config)
+        for name, source in (inputs or {}).items():
+            _write(root / ("filter" if dragonfly else "inputs") / name, source)
+        for name, source in (analyzers or {}).items():
+            _write(root / ("analyzer" if dragonfly else "analyzers") / name, source)
+        for name, source in (outputs or {}).items():
+            _write(root / "outputs" / name, source)
+        for name, text in (files or {}).items():
+            _write(root / name, text)
+        return root
+
+    return make
+
+
+class Harness:
+    """A started worker on a root, with helpers to push lines and read outputs."""
+
+    def __init__(self, root: Path, redis: RedisPipe | None, keep_going: bool = False, **overrides: object) -> None:
+        self.config = load_config(Root.locate(root), overrides)
+        self.dead_letter_path = root / "dead-letters.jsonl"
+        self.dead_letters = DeadLetterWriter(self.dead_letter_path)
+        self.worker = Worker(self.config, redis, self.dead_letters, keep_going=keep_going)
+        self.worker.start()
+        self.outputs: dict[str, list[bytes]] = {}
+        self._collect(self.worker.take_output())
+
+    def _collect(self, result: object) -> None:
+        tags = {spec.index: spec.tag for spec in self.config.outputs}
+        tags.update({-1: "log", -2: "stats"})
+        for index, lines in result.lines.items():  # type: ignore[attr-defined]
+            self.outputs.setdefault(tags[index], []).extend(lines)
+
+    def push(self, lines: list[bytes] | list[str], tag: str | None = None) -> None:
+        """Run lines (one batch) through the input ``tag`` (default: the first input)."""
+        raw = [line.encode() if isinstance(line, str) else line for line in lines]
+        self._collect(self.worker.process(raw, tag or self.config.inputs[0].tag))
+        self.dead_letters.flush()
+
+    def events(self, tag: str) -> list[object]:
+        """Decoded documents written to output ``tag`` so far."""
+        return [orjson.loads(line) for line in self.outputs.get(tag, [])]
+
+    def dead(self) -> list[dict]:
+        if not self.dead_letter_path.exists():
+            return []
+        return [orjson.loads(line) for line in self.dead_letter_path.read_bytes().splitlines()]
+
+    def stats(self, tag: str) -> dict:
+        """Counters of the script with this tag."""
+        for row in self.worker.script_stats():
+            if row["tag"] == tag:
+                return row
+        raise KeyError(tag)
+
+
+@pytest.fixture
+def harness(redis_pipe: RedisPipe) -> Callable[..., Harness]:
+    """``harness(root, **mle_overrides)`` -> a started :class:`Harness` using the session Redis."""
+
+    def make(root: Path, keep_going: bool = False, **overrides: object) -> Harness:
+        return Harness(root, redis_pipe, keep_going=keep_going, **overrides)
+
+    return make
+
+
+def run_mle(*args: str, cwd: Path | None = None, timeout: float = 120, env: dict | None = None,
+            input: bytes | None = None) -> subprocess.CompletedProcess:
+    """Run the ``mle`` command in a subprocess (the real CLI, real process)."""
+    full_env = {**os.environ, "COLUMNS": "200", **(env or {})}
+    return subprocess.run(
+        [sys.executable, "-m", "mle", *args],
+        cwd=cwd or REPO,
+        capture_output=True,
+        timeout=timeout,
+        env=full_env,
+        input=input,
+    )
