@@ -14,6 +14,8 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
+import orjson
+
 from mle.config import Config
 from mle.deadletter import DeadLetterWriter
 from mle.decode import LineDecoder
@@ -86,6 +88,7 @@ class Worker:
         self._names: dict[int, str] = {}
         self.script_log = ScriptLog(self._names)
         self._pending: dict[int, list[bytes]] = {}
+        self._output_tags = {spec.index: spec.tag for spec in config.outputs}
         self.engine = LuaEngine(
             root=config.root,
             runtime=config.lua_runtime,
@@ -93,7 +96,8 @@ class Worker:
             redis=redis,
             emit=self._emit,
             log_script=self.script_log,
-            arm_timer=self.timers.arm,
+            arm_timer=self._arm_timer,
+            dead_letter=self._dead_letter,
         )
         self._render = self.engine.tracker.render
         self._track = self.engine.tracker.track
@@ -116,6 +120,21 @@ class Worker:
         engine, cfg = self.engine, self.config.engine
         for spec in self.config.outputs:
             engine.add_output(spec.tag, spec.index)
+        output_scripts: list[tuple[int, int]] = []
+        for spec in self.config.outputs:
+            if spec.script is None:
+                continue
+            try:
+                script_id = engine.load_script(
+                    kind="output", tag=spec.tag, label=spec.label, path=spec.script,
+                    max_instructions=cfg.max_instructions, quarantine_after=cfg.quarantine_after,
+                )
+            except ScriptLoadError as exc:
+                self._load_failed(exc, len(engine.scripts))
+                script_id = len(engine.scripts)
+            self._names[script_id] = f"output {spec.tag}"
+            engine.set_output_script(spec.index, script_id)
+            output_scripts.append((spec.index, script_id))
         specs = [i.script for i in self.config.inputs] + list(self.config.analyzers)
         loaded: list[int] = []
         for spec in specs:
@@ -142,7 +161,7 @@ class Worker:
                 self.input_scripts[spec.tag] = script_id
             loaded.append(script_id)
         engine.link()
-        for script_id in loaded:
+        for script_id in [s for _, s in output_scripts] + loaded:
             if script_id in self._failed_ids:
                 continue
             try:
@@ -160,6 +179,14 @@ class Worker:
         self.engine.quarantine(script_id)
 
     # batches --------------------------------------------------------------------------
+    def _arm_timer(self, script_id: int, seconds: float, value: Any) -> bool:
+        # a snapshot, as Dragonfly's marshal copy was: later changes to the table do not travel
+        return self.timers.arm(script_id, seconds, orjson.loads(self._render(value)))
+
+    def _dead_letter(self, index: int, value: Any, reason: str) -> None:
+        tag = self._output_tags.get(index, str(index))
+        self.dead_letters.write(f"output {tag}", "output_script", reason, self._render(value))
+
     def _emit(self, index: int, value: Any) -> None:
         line = self._render(value)
         bucket = self._pending.get(index)

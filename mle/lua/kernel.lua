@@ -25,6 +25,7 @@ local utf8_len = utf8 and utf8.len
 local unpack = table.unpack or unpack
 
 local h_emit, h_redis, h_log, h_timer = H.emit, H.redis, H.log, H.timer
+local h_dead_letter = H.dead_letter
 
 local K = {}
 
@@ -71,6 +72,7 @@ sethook(budget_hook, "", HOOK_COUNT)
 local scripts = {}          -- id -> script record S
 local analyzers_by_tag = {} -- tag (any case seen) -> S
 local outputs_by_tag = {}   -- tag (any case seen) -> output index (1-based, Python side)
+local output_scripts = {}   -- output index -> script record whose format() shapes what it receives
 local unknown_tags = {}     -- "a:tag" / "o:tag" -> count of events sent there
 K.scripts = scripts
 
@@ -130,6 +132,8 @@ local function annotate(m, S, hook, text)
   end)
 end
 
+local emit -- output delivery (with output scripts), defined with the dragonfly API below
+
 local function pass_on(S, m)
   if m == nil then return end
   local nxt = S.next_analyzer
@@ -137,7 +141,7 @@ local function pass_on(S, m)
     push(nxt, m)
   elseif S.next_output then
     S.n_out = S.n_out + 1
-    pcall(h_emit, S.next_output, m)
+    pcall(emit, S.next_output, m)
   end
 end
 
@@ -611,6 +615,46 @@ function K.analyze_event(...)
   push(target, t)
 end
 
+-- Run an output script's format(event) under its own budget, from whatever
+-- context sent the event; Redis calls in it are synchronous. Returns ok, doc|error.
+local out_rec = { S = nil, m = nil, fwd = false, ticks = 0, co = nil }
+local function format_for_output(O, t)
+  local saved_cur, saved_ticks, saved_limit, saved_exceeded = cur, ticks, tick_limit, exceeded
+  out_rec.S, out_rec.m, out_rec.fwd = O, t, false
+  cur = out_rec
+  ticks, tick_limit, exceeded = 0, O.budget, false
+  O.n_in = O.n_in + 1
+  local ok, doc = pcall(O.format, t)
+  local was_exceeded = exceeded
+  cur, ticks, tick_limit, exceeded = saved_cur, saved_ticks, saved_limit, saved_exceeded
+  out_rec.S, out_rec.m = nil, nil
+  if ok then
+    O.consecutive = 0
+    if doc ~= nil then O.n_out = O.n_out + 1 end
+    return true, doc
+  end
+  local text = was_exceeded and BUDGET_MSG or error_text(doc)
+  O.last_error = text
+  O.n_err = O.n_err + 1
+  O.consecutive = O.consecutive + 1
+  h_log(O.id, "error", "format: " .. text)
+  if O.quarantine_after > 0 and O.consecutive >= O.quarantine_after and not O.quarantined then
+    quarantine(O, text)
+  end
+  return false, text
+end
+
+emit = function(index, t)
+  local O = output_scripts[index]
+  if O == nil then return h_emit(index, t) end
+  if O.quarantined then
+    return h_dead_letter(index, t, "output script quarantined: " .. tostring(O.last_error))
+  end
+  local ok, doc = format_for_output(O, t)
+  if not ok then return h_dead_letter(index, t, "output script failed: " .. doc) end
+  if doc ~= nil then h_emit(index, doc) end
+end
+
 function K.output_event(...)
   local tag, t = check_tag("output_event", (...), select("#", ...)), select(2, ...)
   local rec = cur
@@ -619,7 +663,11 @@ function K.output_event(...)
   if not index then return note_unknown("o", tag) end
   local S = rec.S
   if S then S.n_out = S.n_out + 1 end
-  h_emit(index, t)
+  emit(index, t)
+end
+
+function K.set_output_script(index, id)
+  output_scripts[index] = scripts[id]
 end
 
 function K.log_event(t) h_emit(-1, t) end

@@ -66,7 +66,8 @@ def _lua_source(name: str) -> str:
 class LuaEngine:
     """The Lua side of a worker. ``emit(output_index, value)`` receives every value a
     script sends to an output (index -1 = log, -2 = stats); ``log_script(script_id,
-    level, text)`` every message; ``arm_timer(script_id, seconds, value)`` timers."""
+    level, text)`` every message; ``arm_timer(script_id, seconds, value)`` timers;
+    ``dead_letter(output_index, value, reason)`` what an output script could not format."""
 
     def __init__(
         self,
@@ -78,6 +79,7 @@ class LuaEngine:
         emit: Callable[[int, Any], None],
         log_script: Callable[[int, str, str], None],
         arm_timer: Callable[[int, float, Any], bool],
+        dead_letter: Callable[[int, Any, str], None],
     ) -> None:
         self.root = root
         self.runtime_name = runtime
@@ -95,6 +97,7 @@ class LuaEngine:
         self._emit = emit
         self._log_script = log_script
         self._arm_timer = arm_timer
+        self._dead_letter = dead_letter
         self.scripts: dict[int, ScriptInfo] = {}
         self._records: dict[int, Any] = {}
         self._table_from = self.lua.table_from
@@ -103,10 +106,12 @@ class LuaEngine:
     # installation ---------------------------------------------------------------
     def _install(self) -> Any:
         lua = self.lua
+        dead_letter = self._dead_letter
         python = lua.globals().python
         host = lua.table_from(
             {
                 "emit": self._emit,
+                "dead_letter": dead_letter,
                 "redis": self._redis_round_trip,
                 "redis_available": lambda: self._redis is not None,
                 "log": self._log_script,
@@ -188,12 +193,16 @@ class LuaEngine:
         if not ok:
             raise ScriptLoadError(f"{label}: {chunkname.lstrip('@=')}: {err}")
         if not self.kernel.bind_hooks(record) and record.setup is None:
-            raise ScriptLoadError(f"{label}: {chunkname.lstrip('@=')} defines no loop(msg) function")
+            raise ScriptLoadError(f"{label}: {chunkname.lstrip('@=')} defines no {_hook_name(kind)} function")
         return script_id
 
     def add_output(self, tag: str, index: int) -> None:
         """Make ``dragonfly.output_event(tag, ...)`` reach output ``index``."""
         self.kernel.add_output(tag, index)
+
+    def set_output_script(self, index: int, script_id: int) -> None:
+        """Shape everything sent to output ``index`` with the script's ``format()``."""
+        self.kernel.set_output_script(index, script_id)
 
     def link(self) -> None:
         """Resolve every script's default_analyzer / default_output."""
@@ -207,7 +216,8 @@ class LuaEngine:
             if not ok:
                 raise ScriptLoadError(f"{self.scripts[script_id].label}: setup(): {err}")
         if not self.kernel.bind_hooks(record):
-            raise ScriptLoadError(f"{self.scripts[script_id].label}: script defines no loop(msg) function")
+            info = self.scripts[script_id]
+            raise ScriptLoadError(f"{info.label}: script defines no {_hook_name(info.kind)} function")
 
     def quarantine(self, script_id: int, flag: bool = True) -> None:
         """Quarantine (or release) a script by hand."""
@@ -335,6 +345,10 @@ class LuaEngine:
             return socket.gethostbyname(host)
         except OSError as exc:
             return None, f"dnslookup {host}: {exc}"
+
+
+def _hook_name(kind: str) -> str:
+    return "format(event)" if kind == "output" else "loop(msg)"
 
 
 def _errors_as_dicts(items: list) -> list:

@@ -536,12 +536,15 @@ function K.compile(S, source, chunkname)
   return chunk or false, err or ""
 end
 
--- Read the hooks the script defined (after load and again after setup).
+-- Read the hooks the script defined (after load and again after setup). Input
+-- scripts and analyzers need loop(msg); output scripts need format(event).
 function K.bind_hooks(S)
-  local loop = rawget(S.env, "loop")
-  S.loop = rawtype(loop) == "function" and loop or nil
-  local setup = rawget(S.env, "setup")
-  S.setup = rawtype(setup) == "function" and setup or nil
+  local function hook(name)
+    local f = rawget(S.env, name)
+    return rawtype(f) == "function" and f or nil
+  end
+  S.loop, S.setup, S.format = hook("loop"), hook("setup"), hook("format")
+  if S.kind == "output" then return S.format ~= nil end
   return S.loop ~= nil
 end
 
