@@ -125,6 +125,8 @@ class EventTracker:
         """lupa setter: ``msg.key = value`` (nil deletes) and ``list[i] = value``."""
         if type(value) is float:
             value = lua_number(value)
+            if value is None:  # NaN/inf: written as null, the key stays
+                value = JSON_NULL
         if type(obj) is dict:
             if type(key) is not str:
                 key = _key_text(key)

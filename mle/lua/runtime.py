@@ -21,7 +21,6 @@ from pathlib import Path
 from typing import Any, Protocol
 
 import hiredis
-import msgpack
 import orjson
 
 from mle.errors import ScriptLoadError
@@ -121,8 +120,6 @@ class LuaEngine:
                 "json_encode": self._json_encode,
                 "json_decode": self._json_decode,
                 "json_null": JSON_NULL,
-                "marshal_encode": self._marshal_encode,
-                "marshal_decode": self._marshal_decode,
                 "http_get": self._http_get,
                 "dnslookup": self._dnslookup,
                 "annotate": self.tracker.annotate,
@@ -320,13 +317,6 @@ class LuaEngine:
         if value is None:
             return JSON_NULL
         return value
-
-    def _marshal_encode(self, value: Any) -> bytes:
-        return msgpack.packb(self.tracker.to_python(value), use_bin_type=False)
-
-    def _marshal_decode(self, data: str | bytes) -> Any:
-        raw = data.encode() if isinstance(data, str) else data
-        return self._to_lua(msgpack.unpackb(raw, raw=False, strict_map_key=False))
 
     def _http_get(self, script_id: int, url: str, file: str | None = None) -> tuple[Any, ...]:
         try:

@@ -240,7 +240,7 @@ local function make_io(S)
   return { open = open, lines = lines, write = write }
 end
 
--- JSON (cjson / cjson_safe), msgpack-backed marshal -------------------------------
+-- JSON (cjson / cjson_safe) and marshal (opaque strings, JSON inside) -------------
 
 local json_encode, json_decode = H.json_encode, H.json_decode
 local JSON_NULL = H.json_null
@@ -273,7 +273,7 @@ local function make_cjson(safe)
   }
 end
 
-local marshal_lib = { encode = H.marshal_encode, decode = H.marshal_decode }
+local marshal_lib = { encode = json_encode, decode = json_decode }
 
 -- hiredis (lua-hiredis as Dragonfly shipped it) -----------------------------------
 
