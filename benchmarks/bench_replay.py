@@ -1,0 +1,103 @@
+#!/usr/bin/env python3
+"""Replay a large generated EVE file through MLE and print events/s and peak RSS.
+
+    python benchmarks/bench_replay.py [--events 1000000] [--runtime lua54] [--scenario all]
+
+Scenarios (each a fresh `mle replay` process with its private Redis):
+  pass-through   input script -> forwarding analyzer -> file output
+  count          input script -> the shipped event-counter analyzer (one HINCRBY per
+                 event, score + finding annotations) -> file output
+
+The workload is ``gen_eve.py`` (the reference generator, seed 42: flow 40 %, dns 25 %,
+http 13 %, tls 12 %, alert 10 %; 407-1203 bytes per line), cached under
+``benchmarks/.cache/``. Timing belongs here, not in the test suite.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parent
+CACHE = HERE / ".cache"
+
+FORWARD = "function loop(msg) if msg then dragonfly.analyze_event(default_analyzer, msg) end end\n"
+PASS = "function loop(msg) dragonfly.output_event(default_output, msg) end\n"
+
+
+def workload(events: int) -> Path:
+    """The generated EVE file with ``events`` lines (made once, then cached)."""
+    CACHE.mkdir(exist_ok=True)
+    path = CACHE / f"eve-{events}.json"
+    if not path.exists():
+        print(f"generating {events:,} events into {path} ...", file=sys.stderr)
+        subprocess.run([sys.executable, str(HERE / "gen_eve.py"), str(events), str(path)], check=True)
+    return path
+
+
+def make_root(base: Path, scenario: str, eve: Path) -> Path:
+    root = base / scenario
+    (root / "inputs").mkdir(parents=True)
+    (root / "analyzers").mkdir()
+    if scenario == "pass-through":
+        (root / "inputs/filter.lua").write_text(FORWARD)
+        (root / "analyzers/forward.lua").write_text(PASS)
+        filter_script, analyzer_tag, analyzer_script = "filter.lua", "forward", "forward.lua"
+    else:
+        shutil.copy(REPO / "inputs/suricata-filter.lua", root / "inputs")
+        shutil.copy(REPO / "analyzers/event-counter.lua", root / "analyzers")
+        filter_script, analyzer_tag, analyzer_script = "suricata-filter.lua", "event-counter", "event-counter.lua"
+    (root / "config.lua").write_text(
+        f'inputs = {{ {{ tag = "eve", uri = "file://{eve}", script = "{filter_script}", '
+        f'default_analyzer = "{analyzer_tag}" }} }}\n'
+        f'analyzers = {{ {{ tag = "{analyzer_tag}", script = "{analyzer_script}", default_output = "out" }} }}\n'
+        f'outputs = {{ {{ tag = "out", uri = "file://{base}/{scenario}-out.json<" }} }}\n'
+    )
+    return root
+
+
+def run(root: Path, runtime: str) -> tuple[float, float, str]:
+    """(seconds of processing as MLE reports it, peak RSS of the engine in MiB, summary)."""
+    started = time.monotonic()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "mle", "replay", "-r", str(root), "--runtime", runtime, "--no-progress"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env={**os.environ, "COLUMNS": "200"},
+    )
+    stderr = process.stderr.read().decode() if process.stderr else ""
+    _, status, usage = os.wait4(process.pid, 0)
+    if status != 0:
+        raise SystemExit(f"mle replay failed:\n{stderr}")
+    wall = time.monotonic() - started
+    match = re.search(r"in ([\d.]+) s \(", stderr)
+    seconds = float(match.group(1)) if match else wall
+    return seconds, usage.ru_maxrss / 1024, stderr
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--events", type=int, default=1_000_000)
+    parser.add_argument("--runtime", default="lua54", choices=["lua54", "luajit"])
+    parser.add_argument("--scenario", default="all", choices=["all", "pass-through", "count"])
+    args = parser.parse_args()
+    eve = workload(args.events)
+    scenarios = ["pass-through", "count"] if args.scenario == "all" else [args.scenario]
+    print(f"{'scenario':<14} {'runtime':<8} {'events':>10} {'seconds':>8} {'events/s':>10} {'peak RSS':>9}")
+    with tempfile.TemporaryDirectory(prefix="mle-bench-") as tmp:
+        for scenario in scenarios:
+            root = make_root(Path(tmp), scenario, eve)
+            seconds, rss, _ = run(root, args.runtime)
+            print(f"{scenario:<14} {args.runtime:<8} {args.events:>10,} {seconds:>8.2f} "
+                  f"{args.events / seconds:>10,.0f} {rss:>7.0f} MB", flush=True)
+    print(f"({os.cpu_count()} cores; one engine process: the multiprocess runtime is issue 3)")
+
+
+if __name__ == "__main__":
+    main()
