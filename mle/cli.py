@@ -27,7 +27,7 @@ from mle.pipeline import Pipeline, install_signal_handlers, replay, run
 from mle.root import Root
 from mle.sources.base import Source
 from mle.sources.file import FileSource
-from mle.summary import Summary
+from mle.summary import summarize_pipeline
 
 log = logging.getLogger("mle")
 stderr = Console(stderr=True, highlight=False)
@@ -108,7 +108,11 @@ def run_command(root: str, config_file: str | None, verbose: int, keep_going: bo
                  len(config.inputs), len(config.analyzers), len(config.outputs), config.lua_runtime)
         started = time.monotonic()
         run(pipeline, sources)
-        Summary.collect(pipeline, time.monotonic() - started).render(stderr, sources)
+        summarize_pipeline(pipeline, time.monotonic() - started).render(stderr, _where(sources))
+
+
+def _where(sources: list[Source]) -> str:
+    return ", ".join(s.description for s in sources) or "the configured inputs"
 
 
 def _replay_sources(config: Config, files: tuple[str, ...], tag: str, context: Context) -> list[Source]:
@@ -170,7 +174,7 @@ def replay_command(
         install_signal_handlers(pipeline.flags)
         sampler = _AnnotatedSample(show)
         if show:
-            pipeline.tap = sampler
+            pipeline.delivery.tap = sampler
         started = time.monotonic()
         use_bar = progress if progress is not None else stderr.is_terminal
         if use_bar:
@@ -185,10 +189,10 @@ def replay_command(
                 replay(pipeline, sources, on_progress)
         else:
             replay(pipeline, sources)
-        summary = Summary.collect(pipeline, time.monotonic() - started)
+        summary = summarize_pipeline(pipeline, time.monotonic() - started)
     for line in sampler.lines:
         Console(highlight=True).print(JSON.from_data(orjson.loads(line)))
-    summary.render(stderr, sources)
+    summary.render(stderr, _where(sources))
     if summary.load_errors:
         sys.exit(3)
 

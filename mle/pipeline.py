@@ -18,26 +18,21 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from pathlib import Path
 from types import FrameType
 
 import orjson
 
 from mle.config import Config
-from mle.connectors import Context, Endpoint, build_sink, build_source
+from mle.connectors import Context, build_source
 from mle.deadletter import DeadLetterWriter
-from mle.errors import ConfigError
+from mle.delivery import STATS_OUTPUT, Delivery
 from mle.redis.pipe import RedisAddress, RedisPipe
 from mle.redis.server import PrivateRedis
-from mle.sinks.base import Sink
-from mle.sinks.file import FileSink
 from mle.sources.base import Batch, Source
-from mle.worker import LOG_OUTPUT, STATS_OUTPUT, BatchResult, Worker
+from mle.sources.pump import start_pumps
+from mle.worker import BatchResult, Worker
 
 log = logging.getLogger("mle")
-
-LOG_FILE = "mle.log"
-STATS_FILE = "mle-stats.log"
 
 
 @dataclass
@@ -75,81 +70,26 @@ class Pipeline:
         self.redis: RedisPipe | None = None
         self.worker: Worker | None = None
         self.keep_going = keep_going
-        self.sinks: dict[int, Sink] = self._build_sinks(out)
-        self.output_failures = 0
-        self.tap: Callable[[list[bytes]], None] | None = None  # sees every output batch
-
-    # construction ----------------------------------------------------------------
-    def _build_sinks(self, out: str | None) -> dict[int, Sink]:
-        sinks: dict[int, Sink] = {}
-        if out is not None:
-            uri = "stdout://" if out == "-" else "file://" + str(Path(out).resolve())
-            shared = build_sink("out", uri, {}, "--out", self.context)
-            for spec in self.config.outputs:
-                sinks[spec.index] = shared
-        else:
-            for spec in self.config.outputs:
-                sinks[spec.index] = build_sink(spec.tag, spec.uri, spec.options, spec.label, self.context)
-        log_dir = str(self.config.log_dir)
-        sinks[LOG_OUTPUT] = FileSink("log", Endpoint("file", f"{log_dir}/{LOG_FILE}", "log"), {}, self.context)
-        sinks[STATS_OUTPUT] = FileSink(
-            "stats", Endpoint("file", f"{log_dir}/{STATS_FILE}", "stats"), {}, self.context
-        )
-        return sinks
+        self.delivery = Delivery(config, self.context, self.dead_letters, out)
 
     def build_sources(self) -> list[Source]:
         """One source per configured input."""
-        return [
-            build_source(spec.tag, spec.uri, spec.options, f"inputs[{spec.index}] (tag \"{spec.tag}\")",
-                         self.context)
-            for spec in self.config.inputs
-        ]
-
-    def unique_sinks(self) -> list[Sink]:
-        seen: dict[int, Sink] = {}
-        for sink in self.sinks.values():
-            seen.setdefault(id(sink), sink)
-        return list(seen.values())
+        return build_sources(self.config, self.context)
 
     # lifecycle ------------------------------------------------------------------------
     def start(self) -> None:
         """Reach Redis (starting the private one if none is configured), load and set
         up every script, open the outputs."""
-        self.redis = self._connect_redis()
+        self.private_redis, address = start_redis(self.config)
+        self.redis = connect_redis(self.config, address, self.flags.stop)
         self.worker = Worker(self.config, self.redis, self.dead_letters, keep_going=self.keep_going)
-        for sink in self.unique_sinks():
-            sink.open()
+        self.delivery.open()
         self.worker.start()
         self.write(self.worker.take_output())
 
-    def _connect_redis(self) -> RedisPipe:
-        settings = self.config.redis
-        if settings is None:
-            self.private_redis = PrivateRedis(self.config.run_dir)
-            address = self.private_redis.start()
-        else:
-            address = RedisAddress(
-                host=settings.host,
-                port=settings.port,
-                unix_socket=settings.unix_socket,
-                password=settings.password,
-                db=settings.db,
-            )
-        pipe = RedisPipe(address, stop=self.flags.stop)
-        pipe.connect()
-        for tag, module in self.config.modules:
-            reply = pipe.call("MODULE", "LOAD", module)
-            if isinstance(reply, Exception):
-                log.warning("modules (tag %r): MODULE LOAD %s failed: %s", tag, module, reply)
-        return pipe
-
     def close(self) -> None:
         """Flush and close outputs, stop the private Redis."""
-        for sink in self.unique_sinks():
-            try:
-                sink.close()
-            except OSError as exc:
-                log.error("closing output %s: %s", sink.tag, exc)
+        self.delivery.close()
         self.dead_letters.close()
         if self.redis is not None:
             self.redis.close()
@@ -181,58 +121,77 @@ class Pipeline:
             self.write(self.worker.fire_timers(now))
 
     def write(self, result: BatchResult) -> None:
-        """Hand rendered lines to their sinks; a sink that fails dead-letters the lines."""
-        for index, lines in result.lines.items():
-            sink = self.sinks.get(index)
-            if sink is None:
-                continue
-            if self.tap is not None and index > 0:
-                self.tap(lines)
-            try:
-                sink.write_batch(lines)
-            except BrokenPipeError:
-                self._lost(sink, lines, "output closed (broken pipe)")
-                self.flags.stop.set()
-            except OSError as exc:
-                self._lost(sink, lines, str(exc))
-        self.dead_letters.flush()
-
-    def _lost(self, sink: Sink, lines: list[bytes], reason: str) -> None:
-        self.output_failures += len(lines)
-        sink.stats.errors["write_failed"] += len(lines)
-        log.error("output %s failed (%s): %d documents go to the dead-letter file", sink.tag, reason, len(lines))
-        for line in lines:
-            self.dead_letters.write(f"output {sink.tag}", "write_failed", reason, line)
+        self.delivery.write(result.lines.items())
+        if self.delivery.broken_pipe:
+            self.flags.stop.set()
 
     def service_signals(self) -> None:
         """Act on SIGHUP (reopen outputs) and SIGUSR1 (rotate file outputs)."""
         if self.flags.reopen:
             self.flags.reopen = False
             log.info("SIGHUP: reopening outputs")
-            for sink in self.unique_sinks():
-                sink.reopen()
+            self.delivery.reopen()
         if self.flags.rotate:
             self.flags.rotate = False
             log.info("SIGUSR1: rotating file outputs")
-            for sink in self.unique_sinks():
-                sink.rotate()
+            self.delivery.rotate()
 
     def write_stats(self) -> None:
-        """One line of engine counters to the stats file (Dragonfly's shape, extended)."""
+        """One line of engine counters to the stats file."""
         assert self.worker is not None
-        scripts = self.worker.script_stats()
-        line = {
-            "time": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
-            "operations": {
-                "input": sum(r["n_in"] for r in scripts if r["kind"] == "input"),
-                "analyzer": sum(r["n_in"] for r in scripts if r["kind"] == "analyzer"),
-                "output": sum(s.stats.lines for i, s in self.sinks.items() if i > 0),
-            },
-            "scripts": {f'{r["kind"]}:{r["tag"]}': {k: r[k] for k in ("n_in", "n_out", "n_err")} for r in scripts},
-            "rejected": {f"{tag}:{reason}": n for (tag, reason), n in self.worker.rejected.items()},
-            "dead_letters": self.dead_letters.count,
-        }
-        self.sinks[STATS_OUTPUT].write_batch([orjson.dumps(line)])
+        line = stats_line(self.worker.counters(), self.delivery.written(), self.dead_letters.count)
+        self.delivery.sinks[STATS_OUTPUT].write_batch([line])
+
+
+def build_sources(config: Config, context: Context) -> list[Source]:
+    """One source per configured input."""
+    return [
+        build_source(spec.tag, spec.uri, spec.options, f'inputs[{spec.index}] (tag "{spec.tag}")', context)
+        for spec in config.inputs
+    ]
+
+
+def start_redis(config: Config) -> tuple[PrivateRedis | None, RedisAddress]:
+    """The private Redis (started) when none is configured, else the configured address."""
+    settings = config.redis
+    if settings is None:
+        private = PrivateRedis(config.run_dir)
+        return private, private.start()
+    return None, RedisAddress(
+        host=settings.host,
+        port=settings.port,
+        unix_socket=settings.unix_socket,
+        password=settings.password,
+        db=settings.db,
+    )
+
+
+def connect_redis(config: Config, address: RedisAddress, stop: threading.Event, load_modules: bool = True) -> RedisPipe:
+    """A connected pipe (raises RedisUnavailable); loads config.lua's modules once."""
+    pipe = RedisPipe(address, stop=stop)
+    pipe.connect()
+    if load_modules:
+        for tag, module in config.modules:
+            reply = pipe.call("MODULE", "LOAD", module)
+            if isinstance(reply, Exception):
+                log.warning("modules (tag %r): MODULE LOAD %s failed: %s", tag, module, reply)
+    return pipe
+
+
+def stats_line(counters: dict, written: int, dead_letters: int) -> bytes:
+    """Dragonfly's stats line (time + operations), extended with MLE's counters."""
+    scripts = counters["scripts"]
+    return orjson.dumps({
+        "time": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "operations": {
+            "input": sum(r["n_in"] for r in scripts if r["kind"] == "input"),
+            "analyzer": sum(r["n_in"] for r in scripts if r["kind"] == "analyzer"),
+            "output": written,
+        },
+        "scripts": {f'{r["kind"]}:{r["tag"]}': {k: r[k] for k in ("n_in", "n_out", "n_err")} for r in scripts},
+        "rejected": counters["rejected"],
+        "dead_letters": dead_letters,
+    })
 
 
 # --- loops -----------------------------------------------------------------------------
@@ -289,15 +248,7 @@ def run(pipeline: Pipeline, sources: list[Source], queue_batches: int = 64) -> N
     cfg = pipeline.config.engine
     flags = pipeline.flags
     batches: queue.Queue[Batch] = queue.Queue(maxsize=queue_batches)
-    for source in sources:
-        source.open()
-    threads = [
-        threading.Thread(target=_pump, args=(s, batches, flags.stop, cfg.batch_size, cfg.batch_timeout_ms / 1000),
-                         name=f"input-{s.tag}", daemon=True)
-        for s in sources
-    ]
-    for thread in threads:
-        thread.start()
+    threads = start_pumps(sources, batches, flags.stop, cfg.batch_size, cfg.batch_timeout_ms / 1000)
     next_stats = time.monotonic() + cfg.stats_interval
     try:
         while True:
@@ -332,25 +283,3 @@ def run(pipeline: Pipeline, sources: list[Source], queue_batches: int = 64) -> N
                 if not alive:
                     break
         pipeline.write_stats()
-
-
-def _pump(source: Source, batches: queue.Queue, stop: threading.Event, batch_size: int, linger: float) -> None:
-    """Read batches from one source into the queue until it ends or stop is set."""
-    try:
-        while not stop.is_set():
-            batch = source.read_batch(batch_size, linger)
-            if batch is None:
-                return
-            if not batch.lines:
-                continue
-            while True:
-                try:
-                    batches.put(batch, timeout=0.2)
-                    break
-                except queue.Full:
-                    continue  # the main loop (or its drain) is still consuming
-    except (OSError, ValueError) as exc:
-        if not stop.is_set():
-            log.error("input %s stopped: %s", source.tag, exc)
-    except ConfigError as exc:
-        log.error("%s", exc)

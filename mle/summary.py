@@ -8,13 +8,12 @@ from dataclasses import dataclass, field
 from rich.console import Console
 from rich.table import Table
 
-from mle.pipeline import Pipeline
-from mle.sources.base import Source
+NUMERIC = ("n_in", "n_out", "n_err", "n_redis", "time")
 
 
 @dataclass
 class Summary:
-    """Counts of one run, in the shape the table and tests read."""
+    """Counts of one run, merged over every worker, in the shape the table and tests read."""
 
     seconds: float
     runtime: str
@@ -29,46 +28,66 @@ class Summary:
     load_errors: list[str] = field(default_factory=list)
     redis_round_trips: int = 0
     redis_commands: int = 0
+    workers: int = 0
 
     @classmethod
-    def collect(cls, pipeline: Pipeline, seconds: float) -> Summary:
-        worker = pipeline.worker
-        assert worker is not None
-        rows, unknown = worker.engine.script_stats()
+    def merge(cls, seconds: float, counters: list[dict], outputs: list[tuple[str, str, int, int]],
+              dead_letters: int, dead_letter_path: str) -> Summary:
+        """Add up the counters of every worker (``Worker.counters()``)."""
+        scripts: dict[tuple[str, str], dict] = {}
+        lines_in: Counter = Counter()
         rejected: dict[str, Counter] = {}
-        for (tag, reason), count in worker.rejected.items():
-            rejected.setdefault(tag, Counter())[reason] += count
-        outputs = []
-        for index, sink in sorted(pipeline.sinks.items()):
-            if index > 0 and all(o[0] != sink.tag for o in outputs):
-                outputs.append((sink.tag, sink.description, sink.stats.lines, sink.stats.errors["write_failed"]))
+        unknown: Counter = Counter()
+        load_errors: list[str] = []
+        blank = round_trips = commands = 0
+        for part in counters:
+            for row in part["scripts"]:
+                key = (row["kind"], row["tag"])
+                merged = scripts.setdefault(key, {**row, **{k: 0 for k in NUMERIC}, "quarantined": False})
+                for k in NUMERIC:
+                    merged[k] += row[k]
+                merged["quarantined"] = merged["quarantined"] or row["quarantined"]
+            lines_in.update(part["lines_in"])
+            for key, count in part["rejected"].items():
+                tag, _, reason = key.partition("\t")
+                rejected.setdefault(tag, Counter())[reason] += count
+            unknown.update(part["unknown"])
+            load_errors += [e for e in part["load_errors"] if e not in load_errors]
+            blank += part["blank"]
+            round_trips += part["redis_round_trips"]
+            commands += part["redis_commands"]
         return cls(
             seconds=seconds,
-            runtime=worker.engine.runtime_name,
-            scripts=sorted(rows, key=lambda r: r["id"]),
-            lines_in=dict(worker.lines_in),
+            runtime=counters[0]["runtime"] if counters else "",
+            scripts=sorted(scripts.values(), key=lambda r: r["id"]),
+            lines_in=dict(lines_in),
             rejected=rejected,
-            blank_lines=worker.blank_lines,
+            blank_lines=blank,
             outputs=outputs,
-            dead_letters=pipeline.dead_letters.count,
-            dead_letter_path=str(pipeline.dead_letters.path),
-            unknown_tags=unknown,
-            load_errors=list(worker.load_errors),
-            redis_round_trips=pipeline.redis.round_trips if pipeline.redis else 0,
-            redis_commands=pipeline.redis.commands if pipeline.redis else 0,
+            dead_letters=dead_letters,
+            dead_letter_path=dead_letter_path,
+            unknown_tags=dict(unknown),
+            load_errors=load_errors,
+            redis_round_trips=round_trips,
+            redis_commands=commands,
+            workers=len(counters),
         )
 
     @property
     def total_lines(self) -> int:
         return sum(self.lines_in.values())
 
-    def render(self, console: Console, sources: list[Source] | None = None) -> None:
+    @property
+    def total_rejected(self) -> int:
+        return sum(sum(c.values()) for c in self.rejected.values())
+
+    def render(self, console: Console, where: str = "the configured inputs") -> None:
         """Print the report."""
         rate = self.total_lines / self.seconds if self.seconds > 0 else 0.0
-        where = ", ".join(s.description for s in sources) if sources else "the configured inputs"
+        workers = f", {self.workers} workers" if self.workers > 1 else ""
         console.print(
             f"[bold]MLE[/bold]: {self.total_lines:,} lines from {where} in {self.seconds:.2f} s "
-            f"({rate:,.0f} lines/s), {self.runtime}"
+            f"({rate:,.0f} lines/s), {self.runtime}{workers}"
         )
         table = Table(show_edge=False, header_style="bold")
         for name, justify in (("script", "left"), ("kind", "left"), ("in", "right"), ("out", "right"),
@@ -94,9 +113,7 @@ class Summary:
             fail = f", [red]{failed:,} failed[/red]" if failed else ""
             console.print(f"output {tag}: {lines:,} lines -> {where_to}{fail}")
         if self.redis_commands:
-            console.print(
-                f"redis  {self.redis_commands:,} commands in {self.redis_round_trips:,} round trips"
-            )
+            console.print(f"redis  {self.redis_commands:,} commands in {self.redis_round_trips:,} round trips")
         for key, count in sorted(self.unknown_tags.items()):
             kind, _, tag = key.partition(":")
             console.print(
@@ -107,3 +124,11 @@ class Summary:
             console.print(f"[yellow]{self.dead_letters:,} dead letters -> {self.dead_letter_path}[/yellow]")
         for error in self.load_errors:
             console.print(f"[red]not loaded: {error}[/red]")
+
+
+def summarize_pipeline(pipeline: object, seconds: float) -> Summary:
+    """The summary of a single-process :class:`mle.pipeline.Pipeline` run."""
+    worker = pipeline.worker  # type: ignore[attr-defined]
+    delivery = pipeline.delivery  # type: ignore[attr-defined]
+    dead = pipeline.dead_letters  # type: ignore[attr-defined]
+    return Summary.merge(seconds, [worker.counters()], delivery.output_rows(), dead.count, str(dead.path))

@@ -82,6 +82,7 @@ class Worker:
         keep_going: bool = False,
     ) -> None:
         self.config = config
+        self.redis = redis
         self.dead_letters = dead_letters
         self.keep_going = keep_going
         self.timers = TimerQueue()
@@ -247,6 +248,30 @@ class Worker:
         finally:
             self.engine.collect_garbage()
 
+    def quarantine_tag(self, kind: str, tag: str) -> bool:
+        """Quarantine the script of ``kind`` ("input", "analyzer", "output") with ``tag``."""
+        for script_id, info in self.engine.scripts.items():
+            if info.kind == kind and info.tag.lower() == tag.lower():
+                self.engine.quarantine(script_id)
+                return True
+        return False
+
     def script_stats(self) -> list[dict]:
         rows, _ = self.engine.script_stats()
         return sorted(rows, key=lambda r: r["id"])
+
+    def counters(self) -> dict:
+        """Every counter of this worker as plain data (msgpack/JSON-able, mergeable)."""
+        rows, unknown = self.engine.script_stats()
+        return {
+            "runtime": self.engine.runtime_name,
+            "scripts": sorted(rows, key=lambda r: r["id"]),
+            "unknown": unknown,
+            "lines_in": dict(self.lines_in),
+            "rejected": {f"{tag}\t{reason}": n for (tag, reason), n in self.rejected.items()},
+            "blank": self.blank_lines,
+            "engine_errors": self.engine_errors,
+            "load_errors": list(self.load_errors),
+            "redis_round_trips": getattr(self.redis, "round_trips", 0),
+            "redis_commands": getattr(self.redis, "commands", 0),
+        }

@@ -443,7 +443,13 @@ local function run_plain(S, m, fn, hook)
   end
 end
 
+-- While a batch is isolated (re-run event by event after a worker crashed), the
+-- kernel reports each script it is about to run, so the culprit can be named.
+local trace = nil
+function K.set_trace(fn) trace = fn end
+
 local function run_item(S, m)
+  if trace then trace(S.id) end
   if S.quarantined then
     annotate(m, S, "loop", "skipped: script is quarantined")
     pass_on(S, m)
@@ -619,6 +625,7 @@ end
 -- context sent the event; Redis calls in it are synchronous. Returns ok, doc|error.
 local out_rec = { S = nil, m = nil, fwd = false, ticks = 0, co = nil }
 local function format_for_output(O, t)
+  if trace then trace(O.id) end
   local saved_cur, saved_ticks, saved_limit, saved_exceeded = cur, ticks, tick_limit, exceeded
   out_rec.S, out_rec.m, out_rec.fwd = O, t, false
   cur = out_rec

@@ -216,6 +216,10 @@ class LuaEngine:
             info = self.scripts[script_id]
             raise ScriptLoadError(f"{info.label}: script defines no {_hook_name(info.kind)} function")
 
+    def set_trace(self, callback: Callable[[int], None] | None) -> None:
+        """Call ``callback(script_id)`` before every script call (isolation mode), or stop."""
+        self.kernel.set_trace(callback)
+
     def quarantine(self, script_id: int, flag: bool = True) -> None:
         """Quarantine (or release) a script by hand."""
         self.kernel.set_quarantined(script_id, flag)
