@@ -23,8 +23,9 @@ from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeR
 from mle.config import Config, load_config
 from mle.connectors import Context, Endpoint
 from mle.errors import MLEError
-from mle.pipeline import Pipeline, install_signal_handlers, replay, run
+from mle.pipeline import Flags, Pipeline, install_signal_handlers, replay, run
 from mle.root import Root
+from mle.runtime.supervisor import Supervisor, default_workers
 from mle.sources.base import Source
 from mle.sources.file import FileSource
 from mle.summary import summarize_pipeline
@@ -56,6 +57,8 @@ def _common(f: Callable[..., Any]) -> Callable[..., Any]:
         click.option("--batch-size", type=int, help="Events per batch."),
         click.option("--keep-going", is_flag=True,
                      help="Start even if a script fails to load (it is quarantined)."),
+        click.option("-w", "--workers", type=click.IntRange(min=0),
+                     help="Worker processes (default: one per core; 0: everything in one process)."),
         click.option("-v", "--verbose", count=True, help="More logging (-vv for debug)."),
     ]
     for option in reversed(options):
@@ -94,60 +97,87 @@ def main() -> None:
     """MLE: a streaming machine-learning engine for Suricata EVE (Dragonfly MLE compatible)."""
 
 
+def _workers(config: Config, requested: int | None) -> int:
+    if requested is not None:
+        return requested
+    return config.engine.workers if config.engine.workers is not None else default_workers()
+
+
 @main.command("run")
 @_common
 @_fail_cleanly
-def run_command(root: str, config_file: str | None, verbose: int, keep_going: bool, **overrides: Any) -> None:
+def run_command(root: str, config_file: str | None, verbose: int, keep_going: bool, workers: int | None,
+                **overrides: Any) -> None:
     """Run the pipeline described by config.lua until SIGTERM or Ctrl-C (then drain)."""
     _configure_logging(verbose, logging.INFO)
     config = _load(root, config_file, **overrides)
-    with Pipeline(config, keep_going=keep_going) as pipeline:
-        sources = pipeline.build_sources()
-        install_signal_handlers(pipeline.flags)
-        log.info("running %s (%d inputs, %d analyzers, %d outputs, %s)", config.root.config_file,
-                 len(config.inputs), len(config.analyzers), len(config.outputs), config.lua_runtime)
-        started = time.monotonic()
-        run(pipeline, sources)
-        summarize_pipeline(pipeline, time.monotonic() - started).render(stderr, _where(sources))
+    count = _workers(config, workers)
+    log.info("running %s (%d inputs, %d analyzers, %d outputs, %s, %s)", config.root.config_file,
+             len(config.inputs), len(config.analyzers), len(config.outputs), config.lua_runtime,
+             f"{count} workers" if count else "one process")
+    if count == 0:
+        with Pipeline(config, keep_going=keep_going) as pipeline:
+            sources = pipeline.build_sources()
+            install_signal_handlers(pipeline.flags)
+            started = time.monotonic()
+            run(pipeline, sources)
+            summarize_pipeline(pipeline, time.monotonic() - started).render(stderr, _where(sources))
+        return
+    flags = Flags()
+    install_signal_handlers(flags)
+    summary = Supervisor(config, workers=count, flags=flags, keep_going=keep_going,
+                         log_level=logging.getLogger().level).run()
+    summary.render(stderr, "the configured inputs")
 
 
 def _where(sources: list[Source]) -> str:
     return ", ".join(s.description for s in sources) or "the configured inputs"
 
 
-def _replay_sources(config: Config, files: tuple[str, ...], tag: str, context: Context) -> list[Source]:
-    if not files:
-        spec = config.input_by_tag(tag)
-        if spec.uri.partition("://")[0] not in ("file", "zfile"):
-            raise click.UsageError(f'input "{tag}" is not a file:// input: name the files to replay')
-        files = (str(Endpoint.parse(spec.uri, spec.tag).path(config.root.path)[0]),)
+def _replay_files(config: Config, files: tuple[str, ...], tag: str) -> tuple[str, ...]:
+    if files:
+        return tuple(str(Path(f).resolve()) for f in files)
+    spec = config.input_by_tag(tag)
+    if spec.uri.partition("://")[0] not in ("file", "zfile"):
+        raise click.UsageError(f'input "{tag}" is not a file:// input: name the files to replay')
+    return (str(Endpoint.parse(spec.uri, spec.tag).path(config.root.path)[0]),)
+
+
+def _file_sources(config: Config, files: tuple[str, ...], tag: str, context: Context) -> list[Source]:
     options = {k: v for k, v in config.input_by_tag(tag).options.items() if k == "max_line_bytes"}
-    return [
-        FileSource(tag, Endpoint("file", str(Path(f).resolve()), f"replay {f}"), options, context)
-        for f in files
-    ]
+    return [FileSource(tag, Endpoint("file", f, f"replay {f}"), options, context) for f in files]
 
 
-class _AnnotatedSample:
-    """Keeps the first ``n`` output documents that carry an ``mle`` annotation."""
+def _annotated_events(paths: list[Path], n: int) -> list[bytes]:
+    """The first ``n`` documents carrying an ``mle`` annotation in these files."""
+    found: list[bytes] = []
+    for path in paths:
+        if not path.is_file():
+            continue
+        with path.open("rb") as f:
+            for line in f:
+                if b'"mle":' in line:
+                    found.append(line)
+                    if len(found) >= n:
+                        return found
+    return found
 
-    def __init__(self, n: int) -> None:
-        self.n = n
-        self.lines: list[bytes] = []
 
-    def __call__(self, lines: list[bytes]) -> None:
-        for line in lines:
-            if len(self.lines) >= self.n:
-                return
-            if b'"mle":' in line:
-                self.lines.append(line)
+def _output_files(config: Config, out: str | None) -> list[Path]:
+    if out is not None:
+        return [] if out == "-" else [Path(out)]
+    paths = []
+    for spec in config.outputs:
+        if spec.uri.startswith("file://"):
+            paths.append(Endpoint.parse(spec.uri, spec.label).path(config.log_dir)[0])
+    return paths
 
 
 @main.command("replay")
 @click.argument("files", nargs=-1, type=click.Path(exists=True, dir_okay=False))
 @click.option("--input", "input_tag", help="Input whose script the files go through (default: the first).")
 @click.option("--out", help="Send everything the outputs receive to this JSON-lines file ('-' = stdout).")
-@click.option("--show", type=int, default=0, metavar="N", help="Print the first N annotated events.")
+@click.option("--show", type=int, default=0, metavar="N", help="Print the first N annotated events written.")
 @click.option("--progress/--no-progress", default=None, help="Progress bar (default: on a terminal).")
 @_common
 @_fail_cleanly
@@ -161,6 +191,7 @@ def replay_command(
     config_file: str | None,
     verbose: int,
     keep_going: bool,
+    workers: int | None,
     **overrides: Any,
 ) -> None:
     """Push FILES (plain or .gz EVE JSON) through the pipeline, then print a summary.
@@ -168,31 +199,36 @@ def replay_command(
     Without FILES, replays the file of the chosen input in config.lua."""
     _configure_logging(verbose, logging.WARNING)
     config = _load(root, config_file, **overrides)
-    tag = input_tag or config.inputs[0].tag
-    with Pipeline(config, out=out, keep_going=keep_going, replay=True) as pipeline:
-        sources = _replay_sources(config, files, config.input_by_tag(tag).tag, pipeline.context)
-        install_signal_handlers(pipeline.flags)
-        sampler = _AnnotatedSample(show)
-        if show:
-            pipeline.delivery.tap = sampler
-        started = time.monotonic()
-        use_bar = progress if progress is not None else stderr.is_terminal
-        if use_bar:
-            with Progress(TextColumn("{task.description}"), BarColumn(), DownloadColumn(), TimeRemainingColumn(),
-                          console=stderr, transient=True) as bar:
-                tasks = {id(s): bar.add_task(Path(s.description).name, total=None) for s in sources}
+    tag = config.input_by_tag(input_tag or config.inputs[0].tag).tag
+    paths = _replay_files(config, files, tag)
+    started = time.monotonic()
+    count = _workers(config, workers)
+    if count == 0:
+        with Pipeline(config, out=out, keep_going=keep_going, replay=True) as pipeline:
+            sources = _file_sources(config, paths, tag, pipeline.context)
+            install_signal_handlers(pipeline.flags)
+            use_bar = progress if progress is not None else stderr.is_terminal
+            if use_bar:
+                with Progress(TextColumn("{task.description}"), BarColumn(), DownloadColumn(),
+                              TimeRemainingColumn(), console=stderr, transient=True) as bar:
+                    tasks = {id(s): bar.add_task(Path(s.description).name, total=None) for s in sources}
 
-                def on_progress(source: Source, _: int) -> None:
-                    done, total = source.progress()
-                    bar.update(tasks[id(source)], completed=done, total=total)
+                    def on_progress(source: Source, _: int) -> None:
+                        done, total = source.progress()
+                        bar.update(tasks[id(source)], completed=done, total=total)
 
-                replay(pipeline, sources, on_progress)
-        else:
-            replay(pipeline, sources)
-        summary = summarize_pipeline(pipeline, time.monotonic() - started)
-    for line in sampler.lines:
+                    replay(pipeline, sources, on_progress)
+            else:
+                replay(pipeline, sources)
+            summary = summarize_pipeline(pipeline, time.monotonic() - started)
+    else:
+        flags = Flags()
+        install_signal_handlers(flags)
+        summary = Supervisor(config, workers=count, flags=flags, replay_files=paths, replay_input=tag, out=out,
+                             keep_going=keep_going, log_level=logging.getLogger().level).run()
+    for line in _annotated_events(_output_files(config, out), show) if show else []:
         Console(highlight=True).print(JSON.from_data(orjson.loads(line)))
-    summary.render(stderr, _where(sources))
+    summary.render(stderr, ", ".join(paths))
     if summary.load_errors:
         sys.exit(3)
 
@@ -200,7 +236,8 @@ def replay_command(
 @main.command("check")
 @_common
 @_fail_cleanly
-def check_command(root: str, config_file: str | None, verbose: int, keep_going: bool, **overrides: Any) -> None:
+def check_command(root: str, config_file: str | None, verbose: int, keep_going: bool, workers: int | None,
+                  **overrides: Any) -> None:
     """Validate config.lua, compile and set up every script, then exit."""
     _configure_logging(verbose, logging.WARNING)
     config = _load(root, config_file, **overrides)

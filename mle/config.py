@@ -41,6 +41,9 @@ class EngineSettings:
     log_dir: Path | None = None
     dead_letter: str = "dead-letter.jsonl"
     stats_interval: float = 60.0
+    workers: int | None = None  # worker processes; None = one per core, 0 = all in one process
+    shard_key: str = "flow_id"  # flow_id (else the 5-tuple), 5-tuple, or a top-level field such as src_ip
+    worker_timeout: float = 60.0  # seconds a worker may spend in one batch before it is replaced
 
 
 @dataclass(frozen=True)
@@ -408,6 +411,9 @@ _ENGINE_CHECKS: dict[str, Callable[[str, str, Any], Any]] = {
     "log_dir": lambda w, k, v: Path(_string(w, {k: v}, k, required=True)),
     "dead_letter": lambda w, k, v: _string(w, {k: v}, k, required=True),
     "stats_interval": lambda w, k, v: float(_number(w, k, v)),
+    "workers": lambda w, k, v: _integer(w, k, v, 0),
+    "shard_key": lambda w, k, v: _string(w, {k: v}, k, required=True),
+    "worker_timeout": lambda w, k, v: float(_number(w, k, v)),
 }
 
 

@@ -29,6 +29,8 @@ class Summary:
     redis_round_trips: int = 0
     redis_commands: int = 0
     workers: int = 0
+    restarts: int = 0  # workers replaced after a crash or a hang
+    poison: int = 0  # records dead-lettered because they killed a worker twice
 
     @classmethod
     def merge(cls, seconds: float, counters: list[dict], outputs: list[tuple[str, str, int, int]],
@@ -120,6 +122,8 @@ class Summary:
                 f"[yellow]{count:,} events sent to unconfigured {'analyzer' if kind == 'a' else 'output'} "
                 f'tag "{tag}" (dropped)[/yellow]'
             )
+        if self.restarts:
+            console.print(f"[red]{self.restarts} worker restarts ({self.poison} records dead-lettered)[/red]")
         if self.dead_letters:
             console.print(f"[yellow]{self.dead_letters:,} dead letters -> {self.dead_letter_path}[/yellow]")
         for error in self.load_errors:

@@ -80,6 +80,7 @@ class Worker:
         dead_letters: DeadLetterWriter,
         *,
         keep_going: bool = False,
+        worker_id: int = 0,
     ) -> None:
         self.config = config
         self.redis = redis
@@ -99,6 +100,7 @@ class Worker:
             log_script=self.script_log,
             arm_timer=self._arm_timer,
             dead_letter=self._dead_letter,
+            worker_id=worker_id,
         )
         self._render = self.engine.tracker.render
         self._track = self.engine.tracker.track
@@ -274,4 +276,5 @@ class Worker:
             "load_errors": list(self.load_errors),
             "redis_round_trips": getattr(self.redis, "round_trips", 0),
             "redis_commands": getattr(self.redis, "commands", 0),
+            "dead_letters": self.dead_letters.count,
         }

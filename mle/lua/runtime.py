@@ -79,6 +79,7 @@ class LuaEngine:
         log_script: Callable[[int, str, str], None],
         arm_timer: Callable[[int, float, Any], bool],
         dead_letter: Callable[[int, Any, str], None],
+        worker_id: int = 0,
     ) -> None:
         self.root = root
         self.runtime_name = runtime
@@ -97,6 +98,7 @@ class LuaEngine:
         self._log_script = log_script
         self._arm_timer = arm_timer
         self._dead_letter = dead_letter
+        self.worker_id = worker_id
         self.scripts: dict[int, ScriptInfo] = {}
         self._records: dict[int, Any] = {}
         self._table_from = self.lua.table_from
@@ -124,6 +126,7 @@ class LuaEngine:
                 "dnslookup": self._dnslookup,
                 "annotate": self.tracker.annotate,
                 "annotate_error": self.tracker.annotate_error,
+                "worker_id": self.worker_id,
                 "iterex": python.iterex,
                 "items": lua_items,
                 "len": lua_len,

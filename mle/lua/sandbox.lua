@@ -423,7 +423,7 @@ end
 
 local function make_mle(S)
   local tag = S.tag
-  local lib = { tag = tag }
+  local lib = { tag = tag, worker = H.worker_id }
   function lib.score(msg, score)
     if rawtype(msg) == "table" then return annotate_table(msg, tag, score) end
     return h_annotate(msg, tag, score)

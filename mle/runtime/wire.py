@@ -75,11 +75,15 @@ class Endpoints:
     def heartbeat_file(self, index: int) -> Path:
         return self.dir / f"mle-worker-{index}.beat"
 
+    def remove_stale(self) -> None:
+        """Delete sockets and heartbeat files an earlier engine left behind."""
+        for pattern in ("mle-*.ipc", "mle-*.beat"):
+            for path in self.dir.glob(pattern):
+                path.unlink(missing_ok=True)
+
     def cleanup(self) -> None:
-        for path in self.dir.glob("mle-*.ipc"):
-            path.unlink(missing_ok=True)
-        for path in self.dir.glob("mle-*.beat"):
-            path.unlink(missing_ok=True)
+        """Remove everything this engine created (at exit)."""
+        self.remove_stale()
         if self._temporary:
             shutil.rmtree(self._temporary, ignore_errors=True)
 

@@ -1,0 +1,329 @@
+"""The source process: read every input, shard by flow, batch, hand to the workers.
+
+One thread per input feeds a bounded queue (as in the single-process engine). The
+dispatcher sends each line to the worker its shard key picks, in arrival order,
+in batches that close on ``batch_size`` lines or ``batch_timeout_ms``. It keeps
+every batch until the sink acknowledges it: an input that can acknowledge (a Redis
+stream) is acknowledged only then, and the batches of a worker that crashed are
+sent again to its replacement. The batch the worker was in when it died is re-run
+event by event ("isolated"); an event that kills a worker again is written to the
+dead-letter file with the reason instead of being retried forever.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import queue
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import zmq
+
+from mle.connectors import Context, Endpoint
+from mle.deadletter import DeadLetterWriter
+from mle.pipeline import build_sources
+from mle.runtime import wire
+from mle.runtime.processes import ChildSpec, child_setup, control_socket, report
+from mle.runtime.shard import make_sharder
+from mle.sources.base import Batch, Source
+from mle.sources.file import FileSource
+from mle.sources.pump import start_pumps
+
+log = logging.getLogger("mle.source")
+
+
+@dataclass(eq=False)
+class AckGroup:
+    """An input batch that wants to know when all of its lines were written."""
+
+    on_done: Callable[[], None]
+    outstanding: int = 0
+    dispatched: bool = False
+    fired: bool = False
+
+    def release(self) -> None:
+        self.outstanding -= 1
+        self.maybe_done()
+
+    def maybe_done(self) -> None:
+        if self.dispatched and self.outstanding <= 0 and not self.fired:
+            self.fired = True
+            self.on_done()
+
+
+@dataclass
+class InFlight:
+    """A batch sent to a worker and not yet acknowledged by the sink."""
+
+    worker: int
+    tag: str
+    lines: list[bytes]
+    groups: list[AckGroup] = field(default_factory=list)
+    isolate: bool = False
+
+
+class Dispatcher:
+    """Shards lines into per-worker batches and tracks them until acknowledged."""
+
+    def __init__(self, spec: ChildSpec, context: zmq.Context, control: zmq.Socket,
+                 dead_letters: DeadLetterWriter) -> None:
+        cfg = spec.config.engine
+        self.spec = spec
+        self.context = context
+        self.control = control
+        self.dead_letters = dead_letters
+        self.workers = spec.workers
+        self.batch_size = cfg.batch_size
+        self.linger = cfg.batch_timeout_ms / 1000
+        self.shard = make_sharder(cfg.shard_key, spec.workers)
+        self.pushes = [self._bind(k) for k in range(spec.workers)]
+        self.acks = wire.socket(context, zmq.PULL, bind=spec.endpoints.acks)
+        self.acks.setsockopt(zmq.RCVHWM, 0)
+        self.buffers: dict[tuple[int, str], list[bytes]] = {}
+        self.buffer_groups: dict[tuple[int, str], list[AckGroup]] = {}
+        self.buffer_started: dict[tuple[int, str], float] = {}
+        self.in_flight: dict[int, InFlight] = {}
+        self.next_id = 1
+        self.ended: set[int] = set()
+        self.restart_pending: set[int] = set()
+        self.commands: list[list] = []
+        self.stop_requested = False
+        self.counts = {"batches": 0, "redelivered": 0, "isolated": 0, "poison": 0}
+
+    def _bind(self, worker: int) -> zmq.Socket:
+        return wire.socket(self.context, zmq.PUSH, bind=self.spec.endpoints.worker(worker))
+
+    # lines in ----------------------------------------------------------------------
+    def add(self, batch: Batch) -> None:
+        group = AckGroup(batch.on_done) if batch.on_done is not None else None
+        tag = batch.input
+        shard = self.shard
+        now = time.monotonic()
+        for line in batch.lines:
+            key = (shard(line), tag)
+            buffer = self.buffers.get(key)
+            if buffer is None:
+                buffer = self.buffers[key] = []
+                self.buffer_groups[key] = []
+                self.buffer_started[key] = now
+            buffer.append(line)
+            if group is not None:
+                groups = self.buffer_groups[key]
+                if not groups or groups[-1] is not group:
+                    groups.append(group)
+            if len(buffer) >= self.batch_size:
+                self.flush(key)
+        if group is not None:
+            group.dispatched = True
+            group.maybe_done()
+
+    def flush(self, key: tuple[int, str]) -> None:
+        lines = self.buffers.pop(key)
+        groups = self.buffer_groups.pop(key)
+        del self.buffer_started[key]
+        self.send_batch(key[0], key[1], lines, groups)
+
+    def flush_due(self) -> None:
+        now = time.monotonic()
+        for key, started in list(self.buffer_started.items()):
+            if now - started >= self.linger:
+                self.flush(key)
+
+    def flush_all(self) -> None:
+        for key in list(self.buffers):
+            self.flush(key)
+
+    # batches out ---------------------------------------------------------------------
+    def send_batch(self, worker: int, tag: str, lines: list[bytes], groups: list[AckGroup],
+                   isolate: bool = False, batch_id: int | None = None) -> None:
+        if batch_id is None:
+            batch_id = self.next_id
+            self.next_id += 1
+            self.counts["batches"] += 1
+        for group in groups:
+            group.outstanding += 1
+        self.in_flight[batch_id] = InFlight(worker, tag, lines, groups, isolate)
+        self._send(worker, wire.pack(["B", batch_id, tag, lines, isolate]))
+
+    def _send(self, worker: int, data: bytes) -> None:
+        """Send without ever blocking acknowledgements or restarts: while the worker's
+        queue is full, keep serving them; a restart of that worker abandons the send
+        (the re-delivery covers the batch)."""
+        while True:
+            if worker in self.restart_pending:
+                return
+            try:
+                self.pushes[worker].send(data, zmq.NOBLOCK)
+                return
+            except zmq.Again:
+                self.service(10)
+
+    def end_workers(self) -> None:
+        for worker in range(self.workers):
+            self.ended.add(worker)
+            self._send(worker, wire.pack(["E"]))
+
+    # acknowledgements, commands ---------------------------------------------------------
+    def service(self, timeout_ms: int) -> None:
+        """Take acknowledgements and supervisor commands (commands run in the main loop)."""
+        poller = zmq.Poller()
+        poller.register(self.acks, zmq.POLLIN)
+        poller.register(self.control, zmq.POLLIN)
+        ready = dict(poller.poll(timeout_ms))
+        if self.acks in ready:
+            while True:
+                try:
+                    message = wire.unpack(self.acks.recv(zmq.NOBLOCK))
+                except zmq.Again:
+                    break
+                for batch_id in message[1]:
+                    self._acknowledged(batch_id)
+        if self.control in ready:
+            while True:
+                try:
+                    command = wire.unpack(self.control.recv(zmq.NOBLOCK))
+                except zmq.Again:
+                    break
+                if command[0] == "stop":
+                    self.stop_requested = True
+                elif command[0] == "restarted":
+                    self.restart_pending.add(command[1])
+                    self.commands.append(command)
+
+    def _acknowledged(self, batch_id: int) -> None:
+        record = self.in_flight.pop(batch_id, None)
+        if record is not None:
+            for group in record.groups:
+                group.release()
+
+    def run_commands(self) -> None:
+        while self.commands:
+            _, worker, crashed, culprit = self.commands.pop(0)
+            self.redeliver(worker, crashed, culprit)
+
+    def redeliver(self, worker: int, crashed: int, culprit: str) -> None:
+        """Worker ``worker`` was replaced: send it everything it had not finished."""
+        self.pushes[worker].close()
+        self.pushes[worker] = self._bind(worker)
+        self.restart_pending.discard(worker)
+        pending = sorted((bid, rec) for bid, rec in self.in_flight.items() if rec.worker == worker)
+        for batch_id, record in pending:
+            del self.in_flight[batch_id]
+            if batch_id != crashed:
+                self.counts["redelivered"] += 1
+                self.send_batch(worker, record.tag, record.lines, record.groups, record.isolate, batch_id)
+                for group in record.groups:
+                    group.outstanding -= 1  # send_batch counted it again
+            elif record.isolate:
+                self.counts["poison"] += 1
+                reason = f"worker {worker} died or was stopped while processing this record ({culprit})"
+                log.error("input %s: %s; the record goes to the dead-letter file", record.tag, reason)
+                self.dead_letters.write(f"input {record.tag}", "worker_crash", reason, record.lines[0])
+                self.dead_letters.flush()
+                for group in record.groups:
+                    group.release()
+            else:
+                self.counts["isolated"] += 1
+                for line in record.lines:
+                    self.send_batch(worker, record.tag, [line], record.groups, isolate=True)
+                for group in record.groups:
+                    group.release()
+        if worker in self.ended:
+            self._send(worker, wire.pack(["E"]))
+
+
+def _replay_sources(spec: ChildSpec, context: Context) -> list[Source]:
+    options = {k: v for k, v in spec.config.input_by_tag(spec.replay_input).options.items() if k == "max_line_bytes"}
+    return [
+        FileSource(spec.replay_input, Endpoint("file", str(Path(f).resolve()), f"replay {f}"), options, context)
+        for f in spec.replay_files
+    ]
+
+
+def source_main(spec: ChildSpec) -> None:
+    """Entry point of the source process (spawned by the supervisor)."""
+    child_setup("source", spec.log_level)
+    config = spec.config
+    zcontext = zmq.Context()
+    control = control_socket(zcontext, spec.endpoints, "source")
+    dead_letters = DeadLetterWriter(config.dead_letter_path)
+    replay = bool(spec.replay_files)
+    context = Context(root=config.root.path, run_dir=config.run_dir, log_dir=config.log_dir, replay=replay,
+                      max_line_bytes=config.engine.max_line_bytes, dead_letters=dead_letters)
+    stop = threading.Event()
+    batches: queue.Queue[Batch] = queue.Queue(maxsize=64)
+    try:
+        sources = _replay_sources(spec, context) if replay else build_sources(config, context)
+        dispatcher = Dispatcher(spec, zcontext, control, dead_letters)
+        if replay:  # one file after another, as `mle replay` promises
+            threads = [threading.Thread(target=_replay_in_order, args=(sources, batches, stop, config.engine),
+                                        name="replay", daemon=True)]
+            threads[0].start()
+        else:
+            threads = start_pumps(sources, batches, stop, config.engine.batch_size,
+                                  config.engine.batch_timeout_ms / 1000)
+    except Exception as exc:  # a source that cannot open: the engine cannot start
+        report(control, "error", getattr(exc, "exit_code", 1), str(exc))
+        control.close()
+        zcontext.term()
+        return
+    report(control, "ready")
+    try:
+        _dispatch(dispatcher, batches, threads, stop)
+        for source in sources:
+            with contextlib.suppress(OSError):
+                source.close()
+    finally:
+        stats = {s.tag + " " + s.description: {"lines": s.stats.lines, "bytes": s.stats.bytes,
+                                               "errors": dict(s.stats.errors)} for s in sources}
+        report(control, "done", {"sources": stats, **dispatcher.counts, "dead_letters": dead_letters.count})
+        dead_letters.close()
+        control.close()
+        zcontext.term()
+
+
+def _replay_in_order(sources: list[Source], batches: queue.Queue, stop: threading.Event, engine: object) -> None:
+    for source in sources:
+        source.open()
+        try:
+            while not stop.is_set():
+                batch = source.read_batch(engine.batch_size, 0.0)  # type: ignore[attr-defined]
+                if batch is None:
+                    break
+                if batch.lines:
+                    batches.put(batch)
+        finally:
+            source.close()
+
+
+def _dispatch(dispatcher: Dispatcher, batches: queue.Queue, threads: list[threading.Thread],
+              stop: threading.Event) -> None:
+    """The main loop: lines to workers until stopped or the inputs end, then drain."""
+    while True:
+        try:
+            batch = batches.get(timeout=dispatcher.linger / 2 or 0.001)
+        except queue.Empty:
+            batch = None
+        if batch is not None:
+            dispatcher.add(batch)
+        dispatcher.flush_due()
+        dispatcher.service(0)
+        dispatcher.run_commands()
+        inputs_done = batch is None and batches.empty() and not any(t.is_alive() for t in threads)
+        if dispatcher.stop_requested or inputs_done:
+            break
+    # drain: stop reading, pass on what was read, tell the workers, wait for the acks
+    stop.set()
+    while any(t.is_alive() for t in threads) or not batches.empty():
+        with contextlib.suppress(queue.Empty):
+            dispatcher.add(batches.get(timeout=0.05))
+        dispatcher.service(0)
+    dispatcher.flush_all()
+    dispatcher.end_workers()
+    while dispatcher.in_flight or dispatcher.commands:
+        dispatcher.service(100)
+        dispatcher.run_commands()

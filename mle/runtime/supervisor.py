@@ -1,0 +1,319 @@
+"""The supervisor: starts the engine's processes, watches them, stops them cleanly.
+
+    supervisor ── private Redis (unless one is configured)
+        ├── sink            outputs
+        ├── worker-0..N-1   Lua, one state each
+        └── source          inputs, sharding, batching
+
+Start order is sink, workers, source, so every stage's receiver exists before
+its sender. SIGTERM/SIGINT become a drain: the source stops reading, passes on
+what it read and tells the workers; they finish, tell the sink; the sink writes
+everything and reports; the supervisor then stops Redis and returns the summary.
+SIGHUP and SIGUSR1 go to the sink (reopen / rotate file outputs).
+
+A worker that dies, or stays inside one batch longer than ``worker_timeout``
+seconds (its heartbeat says so), is killed and replaced; the source re-delivers
+its unfinished batches. If the heartbeat named the script that was running (the
+batch was being re-run event by event), that script is quarantined everywhere.
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import os
+import time
+from collections import deque
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import zmq
+
+from mle.config import Config
+from mle.delivery import STATS_FILE
+from mle.errors import MLEError
+from mle.pipeline import Flags, connect_redis, start_redis, stats_line
+from mle.runtime import wire
+from mle.runtime.heartbeat import Heartbeat
+from mle.runtime.processes import ChildSpec
+from mle.runtime.sink_proc import sink_main
+from mle.runtime.source_proc import source_main
+from mle.runtime.wire import Endpoints
+from mle.runtime.worker_proc import worker_main
+from mle.summary import Summary
+
+log = logging.getLogger("mle.supervisor")
+
+START_TIMEOUT = 60.0
+RESTARTS_PER_MINUTE = 5
+
+
+class EngineFailed(MLEError):
+    """A child process could not start or the engine could not go on."""
+
+
+@dataclass
+class Child:
+    """One process the supervisor started."""
+
+    name: str
+    process: multiprocessing.process.BaseProcess
+    ready: bool = False
+    done: dict | None = None
+    scripts: dict[int, tuple[str, str]] = field(default_factory=dict)  # worker: script id -> (kind, tag)
+    heartbeat: Heartbeat | None = None
+
+
+class Supervisor:
+    """Runs the multiprocess engine once (``run()``) and returns its summary."""
+
+    def __init__(self, config: Config, *, workers: int, flags: Flags, replay_files: tuple[str, ...] = (),
+                 replay_input: str = "", out: str | None = None, keep_going: bool = False,
+                 log_level: int = logging.WARNING) -> None:
+        self.config = config
+        self.workers = workers
+        self.flags = flags
+        self.spawn = multiprocessing.get_context("spawn")
+        self.endpoints = Endpoints(config.run_dir)
+        self.spec = ChildSpec(config=config, endpoints=self.endpoints, redis=None,  # type: ignore[arg-type]
+                              workers=workers, log_level=log_level, keep_going=keep_going, out=out,
+                              replay_files=tuple(replay_files), replay_input=replay_input)
+        self.children: dict[str, Child] = {}
+        self.quarantined: set[tuple[str, str]] = set()
+        self.restarts: deque[float] = deque()
+        self.worker_timeout = config.engine.worker_timeout
+        self.restart_count = 0
+        self.started = 0.0
+
+    # the run -----------------------------------------------------------------------
+    def run(self) -> Summary:
+        private, address = start_redis(self.config)
+        self.spec = replace(self.spec, redis=address)
+        connect_redis(self.config, address, self.flags.stop).close()  # fails early; loads modules once
+        self.endpoints.remove_stale()
+        self.zmq = zmq.Context()
+        self.control = wire.socket(self.zmq, zmq.ROUTER, bind=self.endpoints.control)
+        self.control.setsockopt(zmq.RCVHWM, 0)
+        self.control.setsockopt(zmq.SNDHWM, 0)
+        try:
+            self._start_all()
+            self.started = time.monotonic()
+            self._watch()
+            return self._summary(time.monotonic() - self.started)
+        finally:
+            self._terminate_all()
+            self.control.close()
+            self.zmq.term()
+            self.endpoints.cleanup()
+            if private is not None:
+                private.stop()
+
+    def _start_all(self) -> None:
+        self._start("sink", sink_main, (self.spec,))
+        self._await_ready(["sink"])
+        for index in range(self.workers):
+            self._start_worker(index)
+        self._await_ready([f"worker-{i}" for i in range(self.workers)])
+        self._start("source", source_main, (self.spec,))
+        self._await_ready(["source"])
+
+    def _start(self, name: str, target: Any, args: tuple) -> Child:
+        process = self.spawn.Process(target=target, args=args, name=f"mle-{name}", daemon=True)
+        process.start()
+        child = Child(name, process)
+        self.children[name] = child
+        return child
+
+    def _start_worker(self, index: int) -> Child:
+        spec = replace(self.spec, quarantined=tuple(sorted(self.quarantined)))
+        beat_path = self.endpoints.heartbeat_file(index)
+        beat_path.unlink(missing_ok=True)
+        child = self._start(f"worker-{index}", worker_main, (spec, index))
+        return child
+
+    def _await_ready(self, names: list[str]) -> None:
+        deadline = time.monotonic() + START_TIMEOUT
+        while not all(self.children[n].ready for n in names):
+            if time.monotonic() > deadline:
+                raise EngineFailed(f"{', '.join(n for n in names if not self.children[n].ready)} did not start")
+            self._receive(200)
+            for name in names:
+                child = self.children[name]
+                if not child.ready and not child.process.is_alive():
+                    raise EngineFailed(f"{name} exited during start-up (exit code {child.process.exitcode})")
+            if self.flags.stop.is_set():
+                raise EngineFailed("stopped during start-up")
+
+    # messages from children -------------------------------------------------------------
+    def _receive(self, timeout_ms: int) -> None:
+        if not self.control.poll(timeout_ms):
+            return
+        while True:
+            try:
+                identity, data = self.control.recv_multipart(zmq.NOBLOCK)
+            except zmq.Again:
+                return
+            self._handle(identity.decode(), wire.unpack(data))
+
+    def _handle(self, name: str, message: list) -> None:
+        child = self.children.get(name)
+        if child is None:
+            return
+        kind = message[0]
+        if kind == "ready":
+            child.ready = True
+            if name.startswith("worker-"):
+                child.scripts = {sid: (k, t) for sid, k, t in message[1]}
+                child.heartbeat = Heartbeat(self.endpoints.heartbeat_file(int(name.split("-")[1])))
+        elif kind == "error":
+            code, text = message[1], message[2]
+            error = EngineFailed(text)
+            error.exit_code = code
+            raise error
+        elif kind in ("done", "stats"):
+            child.done = message[1] if kind == "done" else child.done
+            if kind == "stats":
+                self._stats_reply[name] = message[1]
+
+    def _send(self, name: str, *command: object) -> None:
+        self.control.send_multipart([name.encode(), wire.pack(list(command))])
+
+    # watching ------------------------------------------------------------------------------
+    def _watch(self) -> None:
+        stop_sent = False
+        next_stats = time.monotonic() + self.config.engine.stats_interval
+        self._stats_reply: dict[str, dict] = {}
+        while True:
+            self._receive(200)
+            if self.flags.stop.is_set() and not stop_sent:
+                log.info("draining: the source stops reading")
+                self._send("source", "stop")
+                stop_sent = True
+            if self.flags.reopen:
+                self.flags.reopen = False
+                self._send("sink", "reopen")
+            if self.flags.rotate:
+                self.flags.rotate = False
+                self._send("sink", "rotate")
+            self._check_workers()
+            for name in ("source", "sink"):
+                child = self.children[name]
+                if child.done is None and not child.process.is_alive():
+                    raise EngineFailed(f"the {name} process died (exit code {child.process.exitcode})")
+            if time.monotonic() >= next_stats:
+                self._write_stats()
+                next_stats = time.monotonic() + self.config.engine.stats_interval
+            if all(c.done is not None for c in self.children.values()):
+                break
+        self._write_stats(final=True)
+
+    def _check_workers(self) -> None:
+        for index in range(self.workers):
+            child = self.children[f"worker-{index}"]
+            if child.done is not None:
+                continue
+            beat = child.heartbeat.read() if child.heartbeat else None
+            if child.process.is_alive():
+                if beat is not None and beat.busy_for() > self.worker_timeout:
+                    log.error("worker-%d has been inside one batch for %.0f s: stopping it", index, beat.busy_for())
+                    child.process.kill()
+                    child.process.join(5)
+                else:
+                    continue
+            self._replace_worker(index, child, beat)
+
+    def _replace_worker(self, index: int, child: Child, beat: Any) -> None:
+        now = time.monotonic()
+        self.restarts.append(now)
+        while self.restarts and now - self.restarts[0] > 60:
+            self.restarts.popleft()
+        if len(self.restarts) > RESTARTS_PER_MINUTE:
+            raise EngineFailed(f"workers died {len(self.restarts)} times in a minute; giving up")
+        crashed = beat.batch_id if beat is not None and beat.state == 1 else -1
+        culprit = "script unknown"
+        if beat is not None and beat.state == 1 and beat.script_id in child.scripts:
+            kind, tag = child.scripts[beat.script_id]
+            culprit = f"in {kind} {tag}"
+            if (kind, tag) not in self.quarantined:
+                self.quarantined.add((kind, tag))
+                log.error("quarantining %s %s: a worker died or hung inside it", kind, tag)
+                for other in range(self.workers):
+                    if other != index and self.children[f"worker-{other}"].done is None:
+                        self._send(f"worker-{other}", "quarantine", kind, tag)
+        log.error("worker-%d exited (code %s) in batch %s; starting a new one", index, child.process.exitcode,
+                  crashed if crashed >= 0 else "none")
+        if child.heartbeat:
+            child.heartbeat.close()
+        self.restart_count += 1
+        self._start_worker(index)
+        self._await_ready([f"worker-{index}"])
+        self._send("sink", "restarted", index)
+        self._send("source", "restarted", index, crashed, culprit)
+
+    # counters --------------------------------------------------------------------------
+    def _collect(self) -> list[dict]:
+        """Fresh counters from every worker still running, final ones from those done."""
+        self._stats_reply = {}
+        asking = [n for n, c in self.children.items() if n.startswith("worker-") and c.done is None]
+        for name in asking:
+            self._send(name, "stats")
+        deadline = time.monotonic() + 2
+        while len(self._stats_reply) < len(asking) and time.monotonic() < deadline:
+            self._receive(50)
+        counters = []
+        for name, child in self.children.items():
+            if name.startswith("worker-"):
+                part = child.done if child.done is not None else self._stats_reply.get(name)
+                if part:
+                    counters.append(part)
+        return counters
+
+    def _write_stats(self, final: bool = False) -> None:
+        counters = [c.done for n, c in self.children.items() if n.startswith("worker-") and c.done] if final \
+            else self._collect()
+        if not counters:
+            return
+        merged = Summary.merge(0, counters, [], 0, "")
+        sink = self.children["sink"].done or {}
+        line = stats_line({"scripts": merged.scripts, "rejected": {
+            f"{tag}\t{reason}": n for tag, reasons in merged.rejected.items() for reason, n in reasons.items()}},
+            sink.get("written", 0), self._dead_letters())
+        path = self.config.log_dir / STATS_FILE
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with path.open("ab") as f:
+            f.write(line + b"\n")
+
+    def _dead_letters(self) -> int:
+        parts = [c.done or self._stats_reply.get(n) or {} for n, c in self.children.items()]
+        return sum(part.get("dead_letters", 0) for part in parts)
+
+    def _summary(self, seconds: float) -> Summary:
+        workers = [c.done for n, c in self.children.items() if n.startswith("worker-") and c.done]
+        sink = self.children["sink"].done or {}
+        source = self.children["source"].done or {}
+        dead = sum(part.get("dead_letters", 0) for part in workers) + sink.get("dead_letters", 0) \
+            + source.get("dead_letters", 0)
+        summary = Summary.merge(seconds, workers, [tuple(r) for r in sink.get("outputs", [])], dead,
+                                str(self.config.dead_letter_path))
+        summary.workers = self.workers
+        summary.restarts = self.restart_count
+        summary.poison = source.get("poison", 0)
+        return summary
+
+    def _terminate_all(self) -> None:
+        for child in self.children.values():
+            if child.process.is_alive():
+                child.process.terminate()
+        for child in self.children.values():
+            child.process.join(10)
+            if child.process.is_alive():
+                child.process.kill()
+                child.process.join()
+            if child.heartbeat:
+                child.heartbeat.close()
+
+
+def default_workers() -> int:
+    """One worker per core."""
+    return max(1, os.cpu_count() or 1)
+

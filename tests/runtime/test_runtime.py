@@ -1,0 +1,321 @@
+"""The multiprocess runtime: sharding, drain, crashes, stuck scripts, timers, backpressure.
+
+Every test runs the real `mle` command with worker processes and reads what it wrote.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import stat
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import orjson
+import pytest
+
+from tests.conftest import REPO, run_mle
+
+FORWARD = "function loop(msg) if msg then dragonfly.analyze_event(default_analyzer, msg) end end"
+
+
+def config(eve: Path, out: str = "file://out.json", extra: str = "", analyzer: str = "") -> str:
+    return f"""
+        inputs = {{ {{ tag = "eve", uri = "file://{eve}", script = "f.lua", default_analyzer = "a" }} }}
+        analyzers = {{ {{ tag = "a", script = "a.lua", default_analyzer = "", default_output = "out"{analyzer} }} }}
+        outputs = {{ {{ tag = "out", uri = "{out}" }} }}
+        mle = {{ batch_timeout_ms = 2 {extra} }}
+        """
+
+
+def lines_of(path: Path) -> list[dict]:
+    return [orjson.loads(line) for line in path.read_bytes().splitlines()] if path.exists() else []
+
+
+def wait_for(predicate, timeout: float = 60.0, what: str = "condition") -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def processes_titled(title: str) -> list[int]:
+    """PIDs whose command line (set by setproctitle) starts with ``title``."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+            except OSError:
+                continue
+            if cmdline.startswith(title):
+                found.append(int(entry.name))
+    return found
+
+
+def children_of(pid: int, title: str) -> list[int]:
+    out = []
+    for child in processes_titled(title):
+        try:
+            ppid = int(Path(f"/proc/{child}/stat").read_text().rsplit(")", 1)[1].split()[1])
+        except (OSError, IndexError, ValueError):
+            continue
+        if ppid == pid:
+            out.append(child)
+    return out
+
+
+@pytest.fixture
+def engine(tmp_path) -> Iterator:
+    """engine(root, *args) -> a running `mle run -r root *args` (killed at the end if still up)."""
+    started: list[subprocess.Popen] = []
+
+    def start(root: Path, *args: str) -> subprocess.Popen:
+        process = subprocess.Popen([sys.executable, "-m", "mle", "run", "-r", str(root), *args], cwd=REPO,
+                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                   env={**os.environ, "COLUMNS": "200"})
+        started.append(process)
+        return process
+
+    yield start
+    for process in started:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+
+
+def flow_events(flows: int, per_flow: int) -> list[bytes]:
+    """Interleaved events of many flows, each carrying its position in its flow."""
+    events = []
+    for seq in range(per_flow):
+        for flow in range(flows):
+            events.append(orjson.dumps({"flow_id": 1_000_003 * flow + 7, "seq": seq, "event_type": "flow"}))
+    # events without a flow_id: both directions of one conversation must meet in one worker
+    for i in range(20):
+        a, b = ("10.0.0.1", 1234), ("192.0.2.9", 443)
+        src, dst = (a, b) if i % 2 == 0 else (b, a)
+        events.append(orjson.dumps({"event_type": "netflow", "src_ip": src[0], "src_port": src[1],
+                                    "dest_ip": dst[0], "dest_port": dst[1], "proto": "TCP", "n": i}))
+    return events
+
+
+ORDER_CHECK = """
+local last = {}
+function loop(msg)
+  msg.worker = mle.worker
+  if msg.flow_id then
+    local previous = last[msg.flow_id]
+    msg.in_order = (previous == nil and msg.seq == 0) or msg.seq == previous + 1
+    last[msg.flow_id] = msg.seq
+  end
+  dragonfly.output_event(default_output, msg)
+end"""
+
+
+def test_every_event_of_a_flow_goes_to_one_worker_in_order(make_root, tmp_path):
+    eve = tmp_path / "eve.json"
+    eve.write_bytes(b"\n".join(flow_events(flows=40, per_flow=50)) + b"\n")
+    root = make_root(config(eve, extra=", batch_size = 16"), inputs={"f.lua": FORWARD},
+                     analyzers={"a.lua": ORDER_CHECK})
+    result = run_mle("replay", "-r", str(root), "--workers", "2")
+    assert result.returncode == 0, result.stderr.decode()
+    out = lines_of(root / "var/log/out.json")
+    assert len(out) == 40 * 50 + 20
+    workers_of: dict[int, set[int]] = {}
+    for event in out:
+        if "flow_id" in event:
+            workers_of.setdefault(event["flow_id"], set()).add(event["worker"])
+            assert event["in_order"], event
+    assert all(len(w) == 1 for w in workers_of.values())
+    assert {w for ws in workers_of.values() for w in ws} == {0, 1}  # both workers had flows
+    assert len({e["worker"] for e in out if e["event_type"] == "netflow"}) == 1
+
+
+def test_sigterm_drains_with_exact_counts(make_root, tmp_path, engine):
+    eve = tmp_path / "eve.json"
+    good = [orjson.dumps({"flow_id": i, "event_type": "dns", "i": i}) for i in range(30_000)]
+    lines = [*good[:15_000], b"{broken", b"\xff\xfe", *good[15_000:]]
+    eve.write_bytes(b"\n".join(lines) + b"\n")
+    root = make_root(config(eve), inputs={"f.lua": FORWARD},
+                     analyzers={"a.lua": "function loop(m) dragonfly.output_event(default_output, m) end"})
+    process = engine(root, "--workers", "2")
+    out = root / "var/log/out.json"
+    wait_for(lambda: out.exists() and out.stat().st_size > 0, what="first output")
+    process.send_signal(signal.SIGTERM)
+    _, stderr = process.communicate(timeout=60)
+    assert process.returncode == 0, stderr.decode()
+    read = int(re.search(r"([\d,]+) lines from", stderr.decode()).group(1).replace(",", ""))
+    written = lines_of(out)
+    dead = lines_of(root / "var/log/dead-letter.jsonl")
+    assert read == len(written) + len(dead)  # in = out + dead-lettered
+    assert len({e["i"] for e in written}) == len(written)  # nothing twice
+    assert not list((root / "var/run").glob("mle-*.ipc")) and not (root / "var/run/redis.sock").exists()
+
+
+def test_a_killed_worker_is_replaced_and_nothing_is_lost(make_root, tmp_path, engine):
+    eve = tmp_path / "eve.json"
+    total = 40_000
+    eve.write_bytes(b"\n".join(orjson.dumps({"flow_id": i, "i": i}) for i in range(total)) + b"\n")
+    slow = "function loop(m) local x = 0 for i = 1, 3000 do x = x + i end dragonfly.output_event(default_output, m) end"
+    root = make_root(config(eve), inputs={"f.lua": FORWARD}, analyzers={"a.lua": slow})
+    process = engine(root, "--workers", "2")
+    out = root / "var/log/out.json"
+    wait_for(lambda: out.exists() and out.stat().st_size > 0, what="first output")
+    victims = children_of(process.pid, "mle: worker-0")
+    assert len(victims) == 1
+    os.kill(victims[0], signal.SIGKILL)
+    wait_for(lambda: len(out.read_bytes().splitlines()) >= total, what="every event after the restart")
+    process.send_signal(signal.SIGTERM)
+    _, stderr = process.communicate(timeout=60)
+    assert process.returncode == 0, stderr.decode()
+    assert "1 worker restarts" in stderr.decode()
+    seen = [e["i"] for e in lines_of(out)]
+    assert sorted(seen) == list(range(total))  # every event, exactly once
+
+
+STUCK = """
+function loop(msg)
+  if msg.evil then
+    -- a pathological pattern: runs for many seconds inside C, where no instruction hook fires
+    string.find(string.rep("a", 200), ".-.-.-.-b")
+  end
+  dragonfly.output_event(default_output, msg)
+end"""
+
+
+def test_a_script_stuck_in_c_is_stopped_quarantined_and_its_event_dead_lettered(make_root, tmp_path):
+    eve = tmp_path / "eve.json"
+    events = [{"flow_id": 5, "i": i} for i in range(30)]
+    events[10]["evil"] = True
+    eve.write_bytes(b"\n".join(orjson.dumps(e) for e in events) + b"\n")
+    root = make_root(config(eve, extra=", worker_timeout = 1"), inputs={"f.lua": FORWARD}, analyzers={"a.lua": STUCK})
+    result = run_mle("replay", "-r", str(root), "--workers", "1", timeout=120)
+    assert result.returncode == 0, result.stderr.decode()
+    stderr = result.stderr.decode()
+    assert "quarantining analyzer a" in stderr
+    out = {e["i"]: e for e in lines_of(root / "var/log/out.json")}
+    assert sorted(out) == [i for i in range(30) if i != 10]
+    dead = lines_of(root / "var/log/dead-letter.jsonl")
+    assert len(dead) == 1 and dead[0]["reason"] == "worker_crash"
+    assert "in analyzer a" in dead[0]["detail"] and orjson.loads(dead[0]["line"])["i"] == 10
+    # events after the culprit still go on, marked as not analyzed
+    assert out[29]["mle"]["errors"][0]["error"] == "skipped: script is quarantined"
+
+
+TIMER = """
+local armed = false
+function loop(msg)
+  if msg.timer then
+    msg.fired_in = mle.worker
+    dragonfly.output_event(default_output, msg)
+    return
+  end
+  if not armed then
+    armed = true
+    dragonfly.timer_event(mle.tag, %s, {timer = true, armed_in = mle.worker})
+  end
+end"""
+
+
+def test_timers_fire_in_the_worker_that_armed_them(make_root, tmp_path, engine):
+    eve = tmp_path / "eve.json"
+    eve.write_bytes(b"\n".join(orjson.dumps({"flow_id": i}) for i in range(200)) + b"\n")
+    root = make_root(config(eve), inputs={"f.lua": FORWARD}, analyzers={"a.lua": TIMER % "0.2"})
+    process = engine(root, "--workers", "2")
+    out = root / "var/log/out.json"
+    wait_for(lambda: len(lines_of(out)) == 2, what="one timer per worker")
+    process.send_signal(signal.SIGTERM)
+    assert process.wait(timeout=60) == 0
+    fired = lines_of(out)
+    assert sorted((e["armed_in"], e["fired_in"]) for e in fired) == [(0, 0), (1, 1)]
+
+
+def test_pending_timers_fire_once_at_the_end_of_a_replay(make_root, tmp_path):
+    eve = tmp_path / "eve.json"
+    eve.write_bytes(b"\n".join(orjson.dumps({"flow_id": i}) for i in range(200)) + b"\n")
+    root = make_root(config(eve), inputs={"f.lua": FORWARD}, analyzers={"a.lua": TIMER % "3600"})
+    assert run_mle("replay", "-r", str(root), "--workers", "2").returncode == 0
+    assert sorted(e["fired_in"] for e in lines_of(root / "var/log/out.json")) == [0, 1]
+
+
+def source_read_position(pid: int, path: Path) -> int | None:
+    """Where the process's open file ``path`` is read up to (from /proc/PID/fdinfo)."""
+    for fd in Path(f"/proc/{pid}/fd").iterdir():
+        try:
+            if os.readlink(fd) == str(path):
+                return int(Path(f"/proc/{pid}/fdinfo/{fd.name}").read_text().split()[1])
+        except OSError:
+            continue
+    return None
+
+
+def rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+@pytest.mark.slow
+def test_a_slow_output_stops_the_reading_and_nothing_is_lost(make_root, tmp_path, engine):
+    eve = tmp_path / "eve.json"
+    total = 200_000
+    eve.write_bytes(b"\n".join(orjson.dumps({"flow_id": i, "i": i, "pad": "x" * 300}) for i in range(total)) + b"\n")
+    fifo = tmp_path / "slow-reader.fifo"
+    os.mkfifo(fifo)
+    reader = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK)  # the output's reader, not reading yet
+    root = make_root(config(eve, out=f"file://{fifo}"), inputs={"f.lua": FORWARD},
+                     analyzers={"a.lua": "function loop(m) dragonfly.output_event(default_output, m) end"})
+    process = engine(root, "--workers", "2")
+    wait_for(lambda: children_of(process.pid, "mle: source"), what="the source process")
+    source = children_of(process.pid, "mle: source")[0]
+    wait_for(lambda: source_read_position(source, eve) is not None, what="the source opening the input")
+
+    def stalled() -> bool:
+        first = source_read_position(source, eve)
+        time.sleep(1.0)
+        return first == source_read_position(source, eve)
+
+    wait_for(stalled, what="the source to stop reading")
+    position = source_read_position(source, eve)
+    assert position is not None and position < eve.stat().st_size / 2  # most of the input is still unread
+    engine_pids = [process.pid, *children_of(process.pid, "mle: ")]
+    assert all(rss_mb(pid) < 200 for pid in engine_pids)  # bounded queues: memory stays small
+
+    received = bytearray()
+    os.set_blocking(reader, True)
+    while received.count(b"\n") < total:
+        chunk = os.read(reader, 1 << 20)
+        if not chunk:
+            break
+        received += chunk
+    os.close(reader)
+    process.send_signal(signal.SIGTERM)
+    assert process.wait(timeout=60) == 0
+    seen = sorted(orjson.loads(line)["i"] for line in bytes(received).splitlines())
+    assert seen == list(range(total))
+    assert stat.S_ISFIFO(os.stat(fifo).st_mode)
+
+
+def test_sighup_reopens_outputs_in_the_sink_process(make_root, tmp_path, engine):
+    eve = tmp_path / "eve.json"
+    eve.write_bytes(b"\n".join(orjson.dumps({"flow_id": i, "i": i}) for i in range(100)) + b"\n")
+    root = make_root(config(eve), inputs={"f.lua": FORWARD},
+                     analyzers={"a.lua": "function loop(m) dragonfly.output_event(default_output, m) end"})
+    process = engine(root, "--workers", "2")
+    out = root / "var/log/out.json"
+    wait_for(lambda: len(lines_of(out)) == 100, what="the first 100 events")
+    out.rename(out.with_name("out.json.1"))
+    process.send_signal(signal.SIGHUP)
+    wait_for(out.exists, what="the output reopened under its name")
+    with eve.open("ab") as f:
+        f.write(b"\n".join(orjson.dumps({"flow_id": i, "i": i}) for i in range(100, 150)) + b"\n")
+    wait_for(lambda: len(lines_of(out)) == 50, what="new events in the new file")
+    process.send_signal(signal.SIGTERM)
+    assert process.wait(timeout=60) == 0
