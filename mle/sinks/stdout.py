@@ -1,4 +1,9 @@
-"""``stdout://``: one JSON document per line on standard output."""
+"""``stdout://``: one JSON document per line on standard output.
+
+Each batch is written and flushed before :meth:`StdoutSink.write_batch` returns, so a
+slow reader of the pipe slows the engine down (backpressure). A closed pipe raises
+BrokenPipeError: the engine dead-letters that batch and stops.
+"""
 
 from __future__ import annotations
 

@@ -1,0 +1,175 @@
+"""``zmq+tcp://HOST:PORT`` and ``zmq+ipc:///PATH``: documents over ZeroMQ, one
+message per document.
+
+Options:
+
+``socket``        "pub" (default) or "push"
+``bind``          true: MLE binds, consumers connect (default for "pub"); false: MLE
+                  connects to a consumer that binds (default for "push")
+``topic``         "pub" only: every message is two frames, ``[topic, document]``,
+                  so subscribers can filter by prefix (MLE's zmq input takes the last
+                  frame); without a topic a message is the document alone
+``hwm``           send high-water mark, messages per peer (default 10000)
+``on_slow``       "pub" only: "drop" (default) or "block", see below
+``close_timeout`` seconds a stop waits for queued messages to leave (default 10)
+
+When MLE binds, ``zmq+tcp://*:5556`` listens on every interface and port 0 (or ``*``)
+takes a free port.
+
+Delivery, by socket type:
+
+- **push**: a send waits while no consumer is connected or every consumer's
+  queue is at the high-water mark, so a missing or slow consumer slows the
+  pipeline (backpressure) and nothing is dropped while both run. At a stop,
+  messages ZeroMQ still queues wait ``close_timeout`` seconds for a consumer;
+  ZeroMQ cannot say how many are left after that, so they can be lost.
+- **pub**: a fan-out tap. A subscriber that connects late misses what was sent
+  before (ZeroMQ's "slow joiner"), and with nobody subscribed messages go
+  nowhere. MLE sets ``ZMQ_XPUB_NODROP`` so that a subscriber whose queue is full
+  is *detected*: with ``on_slow = "drop"`` the document is dropped for everyone
+  and counted (``counts["dropped_slow_subscriber"]``, logged), never blocking
+  the sensor's pipeline; with ``on_slow = "block"`` the pipeline waits for the
+  slowest subscriber instead.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import zmq
+
+from mle.connectors import Context, Endpoint, check_options
+from mle.errors import ConfigError
+from mle.sinks.address import parse_host_port
+from mle.sinks.backoff import ThrottledLog
+from mle.sinks.base import Sink
+
+log = logging.getLogger("mle.sinks.zmq")
+
+POLL_MS = 500
+
+
+def zmq_address(endpoint: Endpoint, context: Context, bind: bool) -> str:
+    """The ZeroMQ address of the URI: relative ipc paths under the run directory; when
+    binding, host ``*`` means every interface and port ``0`` or ``*`` a free port
+    (:attr:`ZmqSink.address` tells which after :meth:`ZmqSink.open`)."""
+    transport = endpoint.scheme.partition("+")[2]
+    if transport == "ipc":
+        return f"ipc://{endpoint.path(context.run_dir)[0]}"
+    rest = endpoint.rest.rstrip("/")
+    example = "zmq+tcp://127.0.0.1:5556"
+    host_text, _, port_text = rest.rpartition(":")
+    if bind and port_text in ("0", "*"):
+        rest = f"{host_text}:1"  # validated as any other address; the port is chosen at bind
+    if bind and host_text == "*":
+        rest = "any" + rest[1:]
+    address = parse_host_port(rest, endpoint.label, example)
+    host = "*" if bind and host_text == "*" else f"[{address.host}]" if ":" in address.host else address.host
+    port = "*" if bind and port_text in ("0", "*") else str(address.port)
+    return f"tcp://{host}:{port}"
+
+
+class ZmqSink(Sink):
+    """A PUB or PUSH socket; one message per document."""
+
+    OPTIONS: Mapping[str, type | tuple] = {
+        "socket": str, "bind": bool, "topic": str, "hwm": int, "on_slow": str, "close_timeout": float,
+    }
+
+    def __init__(self, tag: str, endpoint: Endpoint, options: Mapping[str, Any], context: Context) -> None:
+        super().__init__(tag, endpoint, options, context)
+        opts = check_options(endpoint.label, options, self.OPTIONS)
+        label = endpoint.label
+        self.kind: str = opts.get("socket", "pub").lower()
+        if self.kind not in ("pub", "push"):
+            raise ConfigError(f'{label}: "socket" must be "pub" or "push", not {self.kind!r}')
+        self.bind: bool = opts.get("bind", self.kind == "pub")
+        self.topic: bytes = opts.get("topic", "").encode()
+        if self.topic and self.kind != "pub":
+            raise ConfigError(f'{label}: "topic" applies to socket = "pub" only')
+        self.hwm: int = opts.get("hwm", 10_000)
+        self.on_slow: str = opts.get("on_slow", "drop")
+        if self.on_slow not in ("drop", "block"):
+            raise ConfigError(f'{label}: "on_slow" must be "drop" or "block", not {self.on_slow!r}')
+        if "on_slow" in opts and self.kind != "pub":
+            raise ConfigError(f'{label}: "on_slow" applies to socket = "pub" only (push always blocks)')
+        self.close_timeout: float = opts.get("close_timeout", 10.0)
+        self.address = zmq_address(endpoint, context, self.bind)
+        self.counts: Counter[str] = Counter()
+        self._context: zmq.Context | None = None
+        self._socket: zmq.Socket | None = None
+        self._warn = ThrottledLog(log)
+
+    @property
+    def description(self) -> str:
+        return f"{self.address} ({self.kind}, {'bind' if self.bind else 'connect'})"
+
+    def open(self) -> None:
+        self._context = zmq.Context(io_threads=1)
+        sock = self._context.socket(zmq.PUB if self.kind == "pub" else zmq.PUSH)
+        sock.setsockopt(zmq.SNDHWM, self.hwm)
+        sock.setsockopt(zmq.LINGER, int(self.close_timeout * 1000))
+        if self.kind == "pub":
+            sock.setsockopt(zmq.XPUB_NODROP, 1)  # a full subscriber queue is reported (EAGAIN), not hidden
+        if self.address.startswith("ipc://"):
+            Path(self.address[len("ipc://"):]).parent.mkdir(parents=True, exist_ok=True)
+        try:
+            if self.bind:
+                sock.bind(self.address)
+                self.address = sock.getsockopt(zmq.LAST_ENDPOINT).decode()
+            else:
+                sock.connect(self.address)
+        except zmq.ZMQError as exc:
+            sock.close(0)
+            self._context.term()
+            self._context = None
+            verb = "bind" if self.bind else "connect to"
+            raise OSError(exc.errno, f"{self.endpoint.label}: cannot {verb} {self.address}: {exc.strerror}") from None
+        self._socket = sock
+
+    def write_batch(self, lines: list[bytes]) -> None:
+        if not lines:
+            return
+        sock = self._socket
+        assert sock is not None, "open() first"
+        dropped = 0
+        for line in lines:
+            if not self._send(sock, line):
+                dropped += 1
+        if dropped:
+            self.counts["dropped_slow_subscriber"] += dropped
+            self.stats.errors["dropped_slow_subscriber"] += dropped
+            self._warn(logging.WARNING, "output %s: a subscriber of %s is not keeping up: %d documents dropped "
+                       "(on_slow = \"drop\"; %d so far)", self.tag, self.address, dropped,
+                       self.counts["dropped_slow_subscriber"])
+        self.stats.lines += len(lines) - dropped
+        self.stats.bytes += sum(len(line) for line in lines)
+
+    def _send(self, sock: zmq.Socket, line: bytes) -> bool:
+        """Send one document; False when PUB dropped it for a slow subscriber."""
+        while True:
+            try:
+                if self.topic:
+                    sock.send_multipart((self.topic, line), zmq.NOBLOCK)
+                else:
+                    sock.send(line, zmq.NOBLOCK)
+                return True
+            except zmq.Again:
+                if self.kind == "pub" and self.on_slow == "drop":
+                    return False
+                if not sock.poll(POLL_MS, zmq.POLLOUT):
+                    self.counts["waits"] += 1
+                    self._warn(logging.WARNING, "output %s: waiting for a %s peer on %s (backpressure)",
+                               self.tag, "consumer" if self.kind == "push" else "subscriber", self.address)
+
+    def close(self) -> None:
+        if self._socket is not None:
+            self._socket.close(int(self.close_timeout * 1000))
+            self._socket = None
+        if self._context is not None:
+            self._context.term()
+            self._context = None
