@@ -75,6 +75,7 @@ class ScriptSpec:
     quarantine_after: int = 0
     sequential: bool = False
     allow_network: bool = False
+    allow_eval: bool = False
 
     @property
     def label(self) -> str:
@@ -282,6 +283,7 @@ _SCRIPT_LIMIT_KEYS: dict[str, Callable[[str, str, Any], Any]] = {
     "quarantine_after": lambda w, k, v: _integer(w, k, v, 0),
     "sequential": _boolean,
     "allow_network": _boolean,
+    "allow_eval": _boolean,
 }
 _INPUT_KEYS = {"tag": 1, "uri": 1, "script": 1, "default_analyzer": 1, **_SCRIPT_LIMIT_KEYS}
 _ANALYZER_KEYS = {"tag": 1, "script": 1, "default_analyzer": 1, "default_output": 1, **_SCRIPT_LIMIT_KEYS}

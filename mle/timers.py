@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import heapq
 import itertools
+import math
 import time
 from collections.abc import Callable
 from typing import Any
@@ -30,11 +31,16 @@ class TimerQueue:
     def arm(self, script_id: int, seconds: float, value: Any) -> bool:
         """Schedule ``value`` for analyzer ``script_id``, replacing a pending timer
         (then returns False)."""
+        if not math.isfinite(seconds) or seconds < 0:
+            raise ValueError("timer_event: seconds must be a finite number >= 0")
         replaced = script_id in self._pending
         self.replaced += replaced
         sequence = next(self._sequence)
         self._pending[script_id] = sequence
         heapq.heappush(self._heap, (self._clock() + seconds, sequence, script_id, value))
+        if len(self._heap) > 2 * len(self._pending) + 16:  # drop replaced entries (and their snapshots)
+            self._heap = [e for e in self._heap if self._pending.get(e[2]) == e[1]]
+            heapq.heapify(self._heap)
         return not replaced
 
     def due(self, now: float | None = None) -> list[tuple[int, Any]]:

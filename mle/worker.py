@@ -155,6 +155,7 @@ class Worker:
                     quarantine_after=spec.quarantine_after if spec.quarantine_after else cfg.quarantine_after,
                     sequential=spec.sequential,
                     allow_network=spec.allow_network,
+                    allow_eval=spec.allow_eval,
                 )
             except ScriptLoadError as exc:
                 self._load_failed(exc, len(engine.scripts))

@@ -72,11 +72,19 @@ def lua_number(value: float) -> float | int | None:
 
 
 def _key_text(key: Any) -> str:
-    if type(key) is float:
+    """A JSON object key from a Lua key: strings and numbers only (``str()`` of a
+    Lua table would run its ``__tostring``, i.e. script code, outside any budget)."""
+    kind = type(key)
+    if kind is str:
+        return key
+    if kind is float:
         key = lua_number(key)
-    if type(key) is bool:
+        kind = type(key)
+    if kind is bool:
         return "true" if key else "false"
-    return str(key)
+    if kind is int or kind is float:
+        return repr(key)
+    raise ValueError("cannot serialise: table keys must be strings or numbers")
 
 
 class _Root:
@@ -97,11 +105,17 @@ class EventTracker:
     ``table_type`` is the lupa runtime's Lua table class (it differs between
     runtimes)."""
 
-    def __init__(self, table_type: type) -> None:
+    #: Lua tables one rendering may visit (shared references expand exponentially)
+    MAX_NODES = 100_000
+
+    def __init__(self, table_type: type, max_bytes: int = 512 << 20) -> None:
         self._table_type = table_type
         self._roots: dict[int, _Root] = {}
         self._fresh: dict[int, Any] = {}  # containers the engine created this batch (not in any raw line)
         self._nested_dirty = False
+        self._nodes = 0
+        self._max_bytes = max_bytes  # strings copied from Lua into events, per batch
+        self._bytes = 0
 
     # batches ----------------------------------------------------------------------
     def begin_batch(self) -> None:
@@ -109,6 +123,7 @@ class EventTracker:
         self._roots.clear()
         self._fresh.clear()
         self._nested_dirty = False
+        self._bytes = 0
 
     def fresh(self, container: Any) -> Any:
         """Mark a dict/list the engine created: changing it changes no original line."""
@@ -123,7 +138,12 @@ class EventTracker:
     # writes from Lua -------------------------------------------------------------------
     def lua_setitem(self, obj: Any, key: Any, value: Any) -> None:
         """lupa setter: ``msg.key = value`` (nil deletes) and ``list[i] = value``."""
-        if type(value) is float:
+        if type(value) is str:
+            # the Python copy lives outside the Lua memory ceiling: count it
+            self._bytes += len(value)
+            if self._bytes > self._max_bytes:
+                raise MemoryError("not enough memory")
+        elif type(value) is float:
             value = lua_number(value)
             if value is None:  # NaN/inf: written as null, the key stays
                 value = JSON_NULL
@@ -176,6 +196,7 @@ class EventTracker:
         return self._dumps(value)
 
     def _dumps(self, value: Any) -> bytes:
+        self._nodes = 0
         try:
             return orjson.dumps(value, default=self._default)
         except orjson.JSONEncodeError as exc:
@@ -198,6 +219,9 @@ class EventTracker:
         (cjson.null, functions, coroutines) becomes null."""
         if type(obj) is not self._table_type:
             return None
+        self._nodes += 1
+        if self._nodes > self.MAX_NODES:
+            raise ValueError(f"cannot serialise: more than {self.MAX_NODES} tables (shared references?)")
         try:
             items = list(obj.items())
         except UnicodeDecodeError:

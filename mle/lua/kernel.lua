@@ -6,53 +6,72 @@
 -- Redis in one pipelined round trip. Scripts never see this file's globals:
 -- each runs in its own environment built by sandbox.lua.
 --
+-- This file must parse under Lua 5.4 and LuaJIT (no 5.3+ operators).
+--
 -- Called once with the host table H (Python callables) and a sample Python
 -- object (to reach lupa's metatable for Python objects). Returns the kernel
 -- table K that Python drives.
 
 local H, POBJ_SAMPLE = ...
 
-local rawtype, rawget, rawset, pcall, error = type, rawget, rawset, pcall, error
+local rawtype, rawget, rawset, rawequal, pcall, error = type, rawget, rawset, rawequal, pcall, error
 local select, tostring, setmetatable, next = select, tostring, setmetatable, next
-local tonumber, pairs, ipairs = tonumber, pairs, ipairs
+local pairs, ipairs = pairs, ipairs
 local co_create, co_resume, co_yield = coroutine.create, coroutine.resume, coroutine.yield
-local co_isyieldable, co_running = coroutine.isyieldable, coroutine.running
+local co_isyieldable = coroutine.isyieldable
 local sethook, dgetmetatable = debug.sethook, debug.getmetatable
 local clock = os.clock
 local concat, str_lower, str_format = table.concat, string.lower, string.format
 local math_type, math_floor, HUGE = math.type, math.floor, math.huge
 local utf8_len = utf8 and utf8.len
 local unpack = table.unpack or unpack
+local collect = collectgarbage
+local LUAJIT = rawtype(jit) == "table"
 
 local h_emit, h_redis, h_log, h_timer = H.emit, H.redis, H.log, H.timer
-local h_dead_letter = H.dead_letter
+local h_dead_letter, h_annotate_error = H.dead_letter, H.annotate_error
 
 local K = {}
+
+-- JIT-compiled LuaJIT code never calls the count hook: run interpreted so the
+-- instruction budget holds.
+if LUAJIT then
+  jit.off()
+  jit.flush()
+end
 
 -- Python objects (events as dicts/lists) ----------------------------------------
 -- lupa wraps every Python object in a userdata with one shared metatable. Give
 -- it what Lua code expects of a table (#, pairs) and hide it from scripts.
 local POBJ_MT = dgetmetatable(POBJ_SAMPLE)
+local py_pairs
 do
   local iterex, py_items, py_len = H.iterex, H.items, H.len
-  POBJ_MT.__pairs = function(o) return iterex(py_items(o)) end
+  py_pairs = function(o) return iterex(py_items(o)) end
+  POBJ_MT.__pairs = py_pairs
   POBJ_MT.__len = function(o) return py_len(o) end
   POBJ_MT.__metatable = "python object"
 end
 K.POBJ_MT = POBJ_MT
+K.py_pairs = py_pairs
 
-local function is_event(v)
-  local t = rawtype(v)
-  return t == "table" or (t == "userdata" and dgetmetatable(v) == POBJ_MT)
+local function rawcount(t) -- rawlen for LuaJIT too
+  local n = 0
+  while rawget(t, n + 1) ~= nil do n = n + 1 end
+  return n
 end
-K.is_event = is_event
 
 -- instruction budget --------------------------------------------------------------
 -- A count hook fires every HOOK_COUNT VM instructions; the running call's budget is
 -- in hook ticks. Once exceeded, every hook tick raises again and the sandbox's
 -- pcall/xpcall/coroutine.resume re-raise, so a script cannot catch its way out.
+-- A hook makes every Lua instruction ~2.3x slower (Lua runs each through its hook
+-- check), so it is on only while script code runs: around plain calls on the main
+-- thread, always on the engine's event coroutines (Lua 5.4: per thread), and
+-- around each resume under LuaJIT (whose hook is global).
 local HOOK_COUNT = 1000
 local BUDGET_MSG = "instruction budget exceeded"
+local MEMORY_MSG = "not enough memory"
 local ticks, tick_limit, exceeded = 0, HUGE, false
 
 local function budget_hook()
@@ -64,9 +83,26 @@ local function budget_hook()
 end
 K.HOOK_COUNT = HOOK_COUNT
 K.budget_hook = budget_hook
+K.LUAJIT = LUAJIT
+
 function K.budget_exceeded() return exceeded end
 function K.budget_error() error(BUDGET_MSG, 0) end
-sethook(budget_hook, "", HOOK_COUNT)
+
+-- true when an error must not be caught by a script (budget or memory exhausted)
+function K.is_fatal(err) return exceeded or err == MEMORY_MSG end
+
+-- charge a script for work the count hook does not see (e.g. one tick per resume
+-- of a short-lived coroutine)
+function K.charge(n)
+  ticks = ticks + n
+  if ticks > tick_limit then
+    exceeded = true
+    error(BUDGET_MSG, 0)
+  end
+end
+
+local function hook_on() sethook(budget_hook, "", HOOK_COUNT) end
+local function hook_off() sethook() end
 
 -- scripts and routing ------------------------------------------------------------
 local scripts = {}          -- id -> script record S
@@ -75,6 +111,9 @@ local outputs_by_tag = {}   -- tag (any case seen) -> output index (1-based, Pyt
 local output_scripts = {}   -- output index -> script record whose format() shapes what it receives
 local unknown_tags = {}     -- "a:tag" / "o:tag" -> count of events sent there
 K.scripts = scripts
+
+local MAX_HOPS = 32            -- analyzers one event may pass through (a routing loop ends here)
+local MAX_WORK = 1000000       -- (script, event) items one batch may queue
 
 local function lookup(map, tag)
   local v = map[tag]
@@ -85,21 +124,23 @@ local function lookup(map, tag)
   return v
 end
 
--- the context of the call in progress (a record per running event) ----------------
--- rec = { S = script, m = event, fwd = forwarded?, ticks = used, co = coroutine|nil }
-local plain_rec = { S = nil, m = nil, fwd = false, ticks = 0, co = nil }
+-- the context of the call in progress ---------------------------------------------
+-- rec = { S = script, m = event, fwd = event passed on?, hops = analyzers so far,
+--         ticks = budget used, co = coroutine|nil, ticket = the Redis reply it waits for }
+local plain_rec = { S = nil, m = nil, fwd = false, hops = 0, ticks = 0, co = nil }
 local cur = plain_rec
 function K.current_script() return cur.S end
 
--- work queue: (script, event) items processed in FIFO order ----------------------
+-- work queue: (script, event, hops) items processed in FIFO order ------------------
 -- Slots are not cleared while the queue is in use: a Lua table whose front is
 -- nil'ed while its back grows rehashes over and over (measured: 5 us per event).
 -- drain() clears them once it is done, so events can be collected.
-local q_s, q_m, q_head, q_tail = {}, {}, 1, 0
+local q_s, q_m, q_h, q_head, q_tail = {}, {}, {}, 1, 0
+local work = 0
 
-local function push(S, m)
+local function push(S, m, hops)
   q_tail = q_tail + 1
-  q_s[q_tail], q_m[q_tail] = S, m
+  q_s[q_tail], q_m[q_tail], q_h[q_tail] = S, m, hops
 end
 
 -- errors ---------------------------------------------------------------------------
@@ -107,58 +148,137 @@ local function error_text(err)
   local t = rawtype(err)
   if t == "string" then return err end
   if t == "number" then return tostring(err) end
-  if t == "userdata" then
+  if t == "userdata" and dgetmetatable(err) == POBJ_MT then
     local ok, s = pcall(tostring, err) -- Python exceptions raised through lupa
     if ok and rawtype(s) == "string" then return s end
   end
   return "(error object of type " .. t .. ")"
 end
 
-local h_annotate_error = H.annotate_error
+-- Add {analyzer, hook, error} to the event's mle.errors without running any script
+-- code (raw access only: a failed event may carry hostile metamethods).
 local function annotate(m, S, hook, text)
   local t = rawtype(m)
   if t == "userdata" then
-    pcall(h_annotate_error, m, S.tag, hook, text)
+    if dgetmetatable(m) == POBJ_MT then pcall(h_annotate_error, m, S.tag, hook, text) end
     return
   elseif t ~= "table" then
     return
   end
-  pcall(function()
-    local a = m.mle
-    if a == nil then a = {}; m.mle = a end
-    local errs = a.errors
-    if errs == nil then errs = {}; a.errors = errs end
-    errs[#errs + 1] = { analyzer = S.tag, hook = hook, error = text }
-  end)
+  local a = rawget(m, "mle")
+  if a == nil then
+    a = {}
+    rawset(m, "mle", a)
+  end
+  if rawtype(a) ~= "table" then return end
+  local errs = rawget(a, "errors")
+  if errs == nil then
+    errs = {}
+    rawset(a, "errors", errs)
+  end
+  if rawtype(errs) ~= "table" then return end
+  rawset(errs, rawcount(errs) + 1, { analyzer = S.tag, hook = hook, error = text })
 end
 
 local emit -- output delivery (with output scripts), defined with the dragonfly API below
 
-local function pass_on(S, m)
+local function pass_on(S, m, hops)
   if m == nil then return end
   local nxt = S.next_analyzer
   if nxt then
-    push(nxt, m)
+    push(nxt, m, hops + 1)
   elseif S.next_output then
     S.n_out = S.n_out + 1
     pcall(emit, S.next_output, m)
   end
 end
 
-local function quarantine(S, text)
+-- A quarantined script never runs again: drop its environment so whatever it
+-- holds (it may be the one that filled the memory) is released.
+local function quarantine(S, text, why)
   S.quarantined = true
-  h_log(S.id, "error", str_format("quarantined after %d consecutive failures (last: %s); "
-    .. "fix the script and reload to resume", S.consecutive, text))
+  S.loop, S.setup, S.format = nil, nil, nil
+  local env = S.env
+  if env then
+    local k = next(env)
+    while k ~= nil do
+      rawset(env, k, nil)
+      k = next(env)
+    end
+  end
+  collect("collect")
+  h_log(S.id, "error", str_format("quarantined %s (last error: %s); fix the script and reload to resume",
+    why or str_format("after %d consecutive failures", S.consecutive), text))
 end
 
-local function failed(S, m, fwd, hook, err)
+-- Approximate bytes reachable from a script's environment (only after a memory
+-- failure: it walks everything). Tables shared with the engine are not counted.
+local MEMORY_CEILING_KB = H.max_memory_kb or 524288
+local function env_bytes(env, shared)
+  local seen, stack, n, total = { [env] = true }, { env }, 1, 0
+  while n > 0 do
+    local t = stack[n]
+    stack[n] = nil
+    n = n - 1
+    total = total + 40
+    local k, v = next(t)
+    while k ~= nil do
+      total = total + 32
+      for _, x in ipairs({ k, v }) do
+        local kind = rawtype(x)
+        if kind == "string" then
+          total = total + #x
+        elseif kind == "table" and not seen[x] and not shared[x] then
+          seen[x] = true
+          n = n + 1
+          stack[n] = x
+        end
+      end
+      k, v = next(t, k)
+    end
+  end
+  return total
+end
+
+-- Memory stays near the ceiling after a full collection: the script holding the
+-- most is quarantined (its environment dropped), so it cannot starve the others.
+local function quarantine_hog()
+  local shared = {}
+  for _, S in pairs(scripts) do
+    local env = S.env
+    if env then -- the engine's tables every environment links to are nobody's
+      for _, name in ipairs({ "string", "table", "math", "os", "io", "coroutine", "utf8", "bit",
+                              "hiredis", "cjson", "cjson_safe", "marshal", "dragonfly", "mle" }) do
+        local lib = rawget(env, name)
+        if rawtype(lib) == "table" then shared[lib] = true end
+      end
+    end
+  end
+  local hog, most = nil, 0
+  for _, S in pairs(scripts) do
+    if S.env and not S.quarantined then
+      local bytes = env_bytes(S.env, shared)
+      if bytes > most then hog, most = S, bytes end
+    end
+  end
+  if hog and most > 0.25 * MEMORY_CEILING_KB * 1024 then
+    quarantine(hog, MEMORY_MSG, str_format("for holding %d MB of the %d MB memory ceiling",
+      math_floor(most / 1048576), math_floor(MEMORY_CEILING_KB / 1024)))
+  end
+end
+
+local function failed(S, m, fwd, hops, hook, err)
   local text = error_text(err)
   S.last_error = text
   S.n_err = S.n_err + 1
   S.consecutive = S.consecutive + 1
+  if text == MEMORY_MSG then
+    collect("collect")
+    if collect("count") > 0.75 * MEMORY_CEILING_KB then quarantine_hog() end
+  end
   h_log(S.id, "error", hook .. ": " .. text)
   annotate(m, S, hook, text)
-  if not fwd then pass_on(S, m) end
+  if not fwd then pass_on(S, m, hops) end
   if S.quarantine_after > 0 and S.consecutive >= S.quarantine_after and not S.quarantined then
     quarantine(S, text)
   end
@@ -172,12 +292,18 @@ local YIELD_MARK = setmetatable({}, { __tostring = function() return "redis-wait
 local DONE_MARK = {}
 K.YIELD_MARK = YIELD_MARK
 
--- The RESP text of every pending command goes straight into one parts array,
--- concatenated once per round trip; headers for small counts and lengths are
--- precomputed (number-to-string conversion dominated the first version).
-local out_parts, out_n = {}, 0
-local pend_kind, pend_rec, pend_S, pend_n = {}, {}, {}, 0
-local ready_rec, ready_val, ready_err, ready_n = {}, {}, {}, 0  -- replies already fetched
+-- bytes of commands pending at once: a quarter of the memory ceiling, at most 64 MiB
+local MAX_PAYLOAD = math.min(64 * 1024 * 1024, math.floor((H.max_memory_kb or 524288) * 1024 / 4))
+
+-- One string per command (a small concat beats a parts array: measured), joined
+-- once per round trip; headers for small counts and lengths are precomputed.
+local out_parts, out_n, out_bytes = {}, 0, 0
+-- Every wait gets a ticket; a reply resumes its event only if the event is still
+-- waiting on that ticket (a script may abandon a wait, e.g. when its own coroutine
+-- could not yield, and issue another command).
+local pend_kind, pend_rec, pend_tk, pend_S, pend_n = {}, {}, {}, {}, 0
+local ready_rec, ready_tk, ready_val, ready_err, ready_n = {}, {}, {}, {}, 0
+local tickets = 0
 
 local HEADERS, LENGTHS = {}, {}
 for i = 0, 64 do HEADERS[i] = "*" .. i .. "\r\n" end
@@ -215,11 +341,12 @@ end
 -- Returns the reply of the last command when `want_last` (a synchronous call).
 local function round_trip(want_last)
   local n = pend_n
-  local payload = concat(out_parts, "", 1, out_n)
+  local ok, payload = pcall(concat, out_parts, "", 1, out_n)
   for i = 1, out_n do out_parts[i] = nil end
-  out_n, pend_n = 0, 0
-  local ok, replies = pcall(h_redis, payload, n)
-  local failure = not ok and error_text(replies) or nil
+  out_n, out_bytes, pend_n = 0, 0, 0
+  local replies
+  if ok then ok, replies = pcall(h_redis, payload, n) else replies = payload end
+  local failure = not ok and ("redis: " .. error_text(replies)) or nil
   local last_val, last_err
   for j = 1, n do
     local val = nil
@@ -227,7 +354,8 @@ local function round_trip(want_last)
     local rec = pend_rec[j]
     if rec then
       ready_n = ready_n + 1
-      ready_rec[ready_n], ready_val[ready_n], ready_err[ready_n] = rec, val, failure or false
+      ready_rec[ready_n], ready_tk[ready_n] = rec, pend_tk[j]
+      ready_val[ready_n], ready_err[ready_n] = val, failure or false
     elseif j == n and want_last then
       last_val, last_err = val, failure
     end
@@ -238,22 +366,39 @@ end
 
 -- commands whose success reply is a status (+OK), for hiredis.status.* identity
 local STATUS_COMMANDS = {}
-for name in ("PING SET SETEX PSETEX MSET HMSET SELECT FLUSHDB FLUSHALL RENAME LSET LTRIM "
-  .. "TYPE RESTORE SAVE BGSAVE BGREWRITEAOF AUTH QUIT MULTI DISCARD WATCH UNWATCH SWAPDB "
-  .. "CLIENT CONFIG SCRIPT MODULE XGROUP XTRIM READONLY READWRITE RESET"):gmatch("%S+") do
+for name in ("PING SET SETEX PSETEX MSET HMSET RENAME LSET LTRIM TYPE RESTORE XGROUP XTRIM"):gmatch("%S+") do
   STATUS_COMMANDS[name] = true
 end
 
--- reply kind per command name as written: 0 plain, 1 status, 2 SET (status unless GET)
-local KIND, kind_cached = {}, 0
+-- Commands a script may not send: they would stop or reconfigure the shared state
+-- store, change the state of the connection every script of the worker shares,
+-- block the worker outside the instruction budget, or wipe every script's state.
+local DENIED = {}
+for name in ("SHUTDOWN CONFIG DEBUG MODULE SAVE BGSAVE BGREWRITEAOF REPLICAOF SLAVEOF FAILOVER CLUSTER ACL "
+  .. "MONITOR SYNC PSYNC CLIENT SELECT SWAPDB MOVE MULTI EXEC DISCARD WATCH UNWATCH SUBSCRIBE PSUBSCRIBE "
+  .. "SSUBSCRIBE UNSUBSCRIBE PUNSUBSCRIBE SUNSUBSCRIBE QUIT RESET HELLO AUTH FLUSHALL FLUSHDB WAIT WAITAOF "
+  .. "BLPOP BRPOP BLMOVE BRPOPLPUSH BLMPOP BZPOPMIN BZPOPMAX BZMPOP READONLY READWRITE LATENCY"):gmatch("%S+") do
+  DENIED[name] = "not allowed in MLE scripts (it would affect the engine or every other script)"
+end
+local EVAL_COMMANDS = {}
+for name in ("EVAL EVALSHA EVAL_RO EVALSHA_RO FCALL FCALL_RO FUNCTION SCRIPT"):gmatch("%S+") do
+  EVAL_COMMANDS[name] = true
+end
+
+-- per command name as written: 0 plain, 1 status, 2 SET (status unless GET),
+-- 3 XREAD/XREADGROUP (refused with BLOCK), 4 eval family, -1 denied
+local KIND, KIND_UPPER, kind_cached = {}, {}, 0
 local function kind_of(name)
   local kind = KIND[name]
   if kind == nil then
-    if rawtype(name) ~= "string" then return 0 end
     local upper = name:upper()
-    kind = upper == "SET" and 2 or (STATUS_COMMANDS[upper] and 1 or 0)
+    if DENIED[upper] then kind = -1
+    elseif EVAL_COMMANDS[upper] then kind = 4
+    elseif upper == "SET" then kind = 2
+    elseif upper == "XREAD" or upper == "XREADGROUP" then kind = 3
+    else kind = STATUS_COMMANDS[upper] and 1 or 0 end
     if kind_cached < 1000 then
-      KIND[name] = kind
+      KIND[name], KIND_UPPER[name] = kind, upper
       kind_cached = kind_cached + 1
     end
   end
@@ -271,6 +416,7 @@ local function arg_string(v, i)
     if math_type and math_type(v) == "float" and v == math_floor(v) and v > -2^63 and v < 2^63 then
       return str_format("%d", v)
     end
+    if LUAJIT and v == math_floor(v) and v > -2^53 and v < 2^53 then return str_format("%d", v) end
     return tostring(v)
   elseif t == "boolean" then
     return v and "1" or "0"
@@ -281,32 +427,71 @@ end
 local scratch = {}
 
 local function command(n, ...)
-  if n == 0 then error("redis command expected", 2) end
-  local S = cur.S
-  if not S then error("redis commands are only available inside a script", 2) end
+  if n == 0 then error("redis command expected", 3) end
+  local rec = cur
+  local S = rec.S
+  if not S then error("redis commands are only available inside a script", 3) end
   -- check every argument before queueing anything: a bad one raises with nothing sent
-  for i = 1, n do scratch[i] = arg_string((select(i, ...)), i) end
-  local kind = kind_of(scratch[1])
-  local k = out_n + 1
-  out_parts[k] = HEADERS[n] or ("*" .. n .. "\r\n")
+  local size = 0
+  local ok, err = pcall(function(...)
+    for i = 1, n do
+      local a = arg_string((select(i, ...)), i)
+      scratch[i] = a
+      size = size + #a
+    end
+  end, ...)
+  if not ok then
+    for i = 1, n do scratch[i] = nil end
+    error(err, 3)
+  end
+  local name = scratch[1]
+  local kind = kind_of(name)
+  if kind < 0 or (kind == 4 and not S.allow_eval) then
+    for i = 1, n do scratch[i] = nil end
+    if kind == 4 then
+      error(str_format("redis %s needs allow_eval = true on this script's config entry", name), 3)
+    end
+    error(str_format("redis %s is %s", name, DENIED[KIND_UPPER[name] or name:upper()]), 3)
+  end
+  if out_bytes + size > MAX_PAYLOAD then
+    for i = 1, n do scratch[i] = nil end
+    error(str_format("redis command too large (%d bytes; at most %d bytes may be pending)", size, MAX_PAYLOAD), 3)
+  end
+  local parts = { HEADERS[n] or ("*" .. n .. "\r\n") }
+  local k = 1
+  local blocking = false
   for i = 1, n do
     local a = scratch[i]
     scratch[i] = nil
     local len = #a
-    out_parts[k + 1] = LENGTHS[len] or ("$" .. len .. "\r\n")
-    out_parts[k + 2] = a
-    out_parts[k + 3] = "\r\n"
+    parts[k + 1] = LENGTHS[len] or ("$" .. len .. "\r\n")
+    parts[k + 2] = a
+    parts[k + 3] = "\r\n"
     k = k + 3
-    if kind == 2 and i > 1 and len == 3 and a:upper() == "GET" then kind = 0 end
+    if i > 1 then
+      if kind == 2 and len == 3 and a:upper() == "GET" then kind = 0 end
+      if kind == 3 and len == 5 and a:upper() == "BLOCK" then blocking = true end
+    end
   end
-  out_n = k
+  if blocking then
+    error("redis " .. name .. " with BLOCK is not allowed in MLE scripts (it would stall the worker)", 3)
+  end
+  local encoded
+  ok, encoded = pcall(concat, parts, "", 1, k)
+  parts = nil
+  if not ok then error(error_text(encoded), 3) end
+  out_n = out_n + 1
+  out_parts[out_n] = encoded
+  out_bytes = out_bytes + size
   S.n_redis = S.n_redis + 1
   pend_n = pend_n + 1
   local j = pend_n
-  pend_kind[j] = kind == 2 and 1 or kind
+  pend_kind[j] = kind == 2 and 1 or (kind == 3 and 0) or kind
   pend_S[j] = S
-  if cur.co and co_isyieldable() then
-    pend_rec[j] = cur
+  if rec.co and co_isyieldable() then
+    tickets = tickets + 1
+    pend_rec[j], pend_tk[j] = rec, tickets
+    rec.ticket = tickets
     local val, err = co_yield(YIELD_MARK)
     if err then return nil, err end
     return val
@@ -318,6 +503,7 @@ local function command(n, ...)
   if err then return nil, err end
   return val
 end
+K.command = command
 
 function K.redis_command(...)
   return command(select("#", ...), ...)
@@ -328,9 +514,26 @@ function K.redis_command_line(line)
   local args, n = {}, 0
   for word in line:gmatch("[^ ]+") do -- hiredis' format split: single spaces, %% is a literal %
     n = n + 1
-    args[n] = (word:gsub("%%%%", "%%"))
+    args[n] = word:find("%", 1, true) and (word:gsub("%%%%", "%%")) or word
   end
   return command(n, unpack(args, 1, n))
+end
+
+-- A script's own coroutine waits for a reply while the engine coroutine cannot
+-- yield (it was resumed from a C function such as a table.sort comparator):
+-- fetch everything pending now and hand back this event's reply.
+function K.sync_wait()
+  local rec = cur
+  round_trip(false)
+  for j = ready_n, 1, -1 do
+    if ready_rec[j] == rec and ready_tk[j] == rec.ticket then
+      local val, err = ready_val[j], ready_err[j]
+      ready_rec[j], rec.ticket = false, nil -- consumed; the scheduler skips it
+      if err then return nil, err end
+      return val
+    end
+  end
+  return nil, "redis: no reply"
 end
 
 function K.uses_redis()
@@ -358,13 +561,13 @@ local function get_worker()
     return rec
   end
   local co = co_create(pool_body)
-  sethook(co, budget_hook, "", HOOK_COUNT)
+  if not LUAJIT then sethook(co, budget_hook, "", HOOK_COUNT) end
   kernel_threads[co] = true
-  return { S = nil, m = nil, fwd = false, ticks = 0, co = co }
+  return { S = nil, m = nil, fwd = false, hops = 0, ticks = 0, co = co }
 end
 
 local function release(rec)
-  rec.S, rec.m = nil, nil
+  rec.S, rec.m, rec.ticket = nil, nil, nil -- replies still addressed to the old use are dropped
   pool_n = pool_n + 1
   pool[pool_n] = rec
 end
@@ -377,10 +580,10 @@ local function next_in_sequence(S)
   if w then
     S.busy = false
     if w.head <= w.tail then
-      local m = w[w.head]
-      w[w.head] = nil
+      local m, hops = w[w.head], w.hops[w.head]
+      w[w.head], w.hops[w.head] = nil, nil
       w.head = w.head + 1
-      push(S, m)
+      push(S, m, hops)
     end
   end
 end
@@ -389,7 +592,7 @@ local function finish(rec, S, ok, err)
   if ok then
     S.consecutive = 0
   else
-    failed(S, rec.m, rec.fwd, rec.hook or "loop", err)
+    failed(S, rec.m, rec.fwd, rec.hops, rec.hook or "loop", err)
   end
   next_in_sequence(S)
 end
@@ -400,7 +603,9 @@ local function resume(rec, ...)
   cur = rec
   ticks, tick_limit, exceeded = rec.ticks, S.budget, rec.exceeded or false
   local t0 = rec.timed and clock()
+  if LUAJIT then hook_on() end
   local ok, a, b, c = co_resume(rec.co, ...)
+  if LUAJIT then hook_off() end
   if t0 then S.time = S.time + (clock() - t0) end
   rec.ticks, rec.exceeded = ticks, exceeded
   tick_limit, exceeded = HUGE, false
@@ -409,26 +614,30 @@ local function resume(rec, ...)
     -- an error outside the pool body's pcall (e.g. the budget hook in kernel code):
     -- the coroutine is dead, do not reuse it
     kernel_threads[rec.co] = nil
+    rec.ticket = nil
     finish(rec, S, false, a)
   elseif a == YIELD_MARK then
     return -- parked: its command is in the pending payload
   elseif a == DONE_MARK then
-    finish(rec, S, b, c)
+    finish(rec, S, b, rec.exceeded and BUDGET_MSG or c)
     rec.exceeded = false
     release(rec)
   else
     kernel_threads[rec.co] = nil
+    rec.ticket = nil
     finish(rec, S, false, "coroutine.yield called outside a coroutine")
   end
 end
 
-local function run_plain(S, m, fn, hook)
+local function run_plain(S, m, hops, fn, hook)
   local rec = plain_rec
-  rec.S, rec.m, rec.fwd, rec.hook = S, m, false, hook
+  rec.S, rec.m, rec.fwd, rec.hops, rec.hook = S, m, false, hops, hook
   cur = rec
   ticks, tick_limit, exceeded = 0, S.budget, false
   local t0 = (S.n_in % SAMPLE_EVERY == 0) and clock()
+  hook_on()
   local ok, err = pcall(fn, m)
+  hook_off()
   if t0 then S.time = S.time + (clock() - t0) end
   tick_limit = HUGE
   local was_exceeded = exceeded
@@ -439,7 +648,7 @@ local function run_plain(S, m, fn, hook)
     S.consecutive = 0
   else
     if was_exceeded then err = BUDGET_MSG end
-    failed(S, m, rec.fwd, hook, err)
+    failed(S, m, rec.fwd, hops, hook, err)
   end
 end
 
@@ -448,46 +657,46 @@ end
 local trace = nil
 function K.set_trace(fn) trace = fn end
 
-local function run_item(S, m)
+local function run_item(S, m, hops)
   if trace then trace(S.id) end
   if S.quarantined then
     annotate(m, S, "loop", "skipped: script is quarantined")
-    pass_on(S, m)
+    pass_on(S, m, hops)
     return
   end
   if S.waitq then
     if S.busy then
       local w = S.waitq
       w.tail = w.tail + 1
-      w[w.tail] = m
+      w[w.tail], w.hops[w.tail] = m, hops
       return
     end
     S.busy = true
   end
   S.n_in = S.n_in + 1
   if not S.coro then
-    run_plain(S, m, S.loop, "loop")
+    run_plain(S, m, hops, S.loop, "loop")
     next_in_sequence(S)
     return
   end
   local rec = get_worker()
-  rec.S, rec.m, rec.fwd, rec.ticks, rec.hook = S, m, false, 0, "loop"
+  rec.S, rec.m, rec.fwd, rec.hops, rec.ticks, rec.hook = S, m, false, hops, 0, "loop"
   rec.timed = (S.n_in % SAMPLE_EVERY == 0)
   resume(rec, S, m)
 end
 
--- process queued work until nothing is left, flushing Redis between rounds
 local function clear_queue()
-  for i = 1, q_tail do q_s[i], q_m[i] = nil, nil end
-  q_head, q_tail = 1, 0
+  for i = 1, q_tail do q_s[i], q_m[i], q_h[i] = nil, nil, nil end
+  q_head, q_tail, work = 1, 0, 0
 end
 
+-- process queued work until nothing is left, flushing Redis between rounds
 local function drain()
   while true do
     while q_head <= q_tail do
-      local S, m = q_s[q_head], q_m[q_head]
-      q_head = q_head + 1
-      run_item(S, m)
+      local i = q_head
+      q_head = i + 1
+      run_item(q_s[i], q_m[i], q_h[i])
     end
     if ready_n == 0 then
       if pend_n == 0 then return clear_queue() end
@@ -495,11 +704,16 @@ local function drain()
     end
     -- resume every waiter whose reply is in, in the order the commands were sent
     local n = ready_n
-    local recs, vals, errs = ready_rec, ready_val, ready_err
-    ready_rec, ready_val, ready_err, ready_n = {}, {}, {}, 0
+    local recs, tks, vals, errs = ready_rec, ready_tk, ready_val, ready_err
+    ready_rec, ready_tk, ready_val, ready_err, ready_n = {}, {}, {}, {}, 0
     for j = 1, n do
-      local err = errs[j]
-      resume(recs[j], vals[j], err or nil)
+      local rec = recs[j]
+      -- a reply whose waiter moved on (consumed synchronously, abandoned, reused) is dropped
+      if rec and rec.ticket == tks[j] and rec.S ~= nil then
+        rec.ticket = nil
+        local err = errs[j]
+        resume(rec, vals[j], err or nil)
+      end
     end
   end
 end
@@ -510,7 +724,7 @@ end
 -- hold decoded records (Python dicts) or nil for lines that were not valid JSON.
 function K.run_batch(events, n, input_id)
   local S = scripts[input_id]
-  for i = 1, n do push(S, events[i]) end
+  for i = 1, n do push(S, events[i], 0) end
   drain()
 end
 
@@ -518,7 +732,7 @@ end
 function K.run_timers(ids, values, n)
   for i = 1, n do
     local S = scripts[ids[i]]
-    if S then push(S, values[i]) end
+    if S then push(S, values[i], 0) end
   end
   drain()
 end
@@ -528,11 +742,13 @@ end
 function K.run_hook(id, fn, hook, budget_scale)
   local S = scripts[id]
   local rec = plain_rec
-  rec.S, rec.m, rec.fwd, rec.hook = S, nil, false, hook
+  rec.S, rec.m, rec.fwd, rec.hops, rec.hook = S, nil, false, 0, hook
   cur = rec
   ticks, tick_limit, exceeded = 0, S.budget * (budget_scale or 1), false
   S.in_setup = true
+  hook_on()
   local ok, err = pcall(fn)
+  hook_off()
   S.in_setup = false
   tick_limit = HUGE
   local was_exceeded = exceeded
@@ -549,7 +765,7 @@ function K.add_script(S)
   S.n_in, S.n_out, S.n_err, S.n_redis, S.consecutive, S.time = 0, 0, 0, 0, 0, 0
   S.quarantined = false
   S.coro = S.coro or false
-  if S.sequential then S.waitq = { head = 1, tail = 0 } end
+  if S.sequential then S.waitq = { head = 1, tail = 0, hops = {} } end
   if S.kind == "analyzer" then
     analyzers_by_tag[S.tag] = S
     analyzers_by_tag[str_lower(S.tag)] = S
@@ -613,17 +829,23 @@ end
 function K.analyze_event(...)
   local tag, t = check_tag("analyze_event", (...), select("#", ...)), select(2, ...)
   local rec = cur
-  rec.fwd = true
   local target = lookup(analyzers_by_tag, tag)
   if not target then return note_unknown("a", tag) end
+  local hops = (rec.hops or 0) + 1
+  if hops > MAX_HOPS then
+    error(str_format("routing loop: an event may pass through at most %d analyzers", MAX_HOPS), 2)
+  end
+  work = work + 1
+  if work > MAX_WORK then error(str_format("more than %d events queued in one batch", MAX_WORK), 2) end
+  if rawequal(t, rec.m) then rec.fwd = true end
   local S = rec.S
   if S then S.n_out = S.n_out + 1 end
-  push(target, t)
+  push(target, t, hops)
 end
 
 -- Run an output script's format(event) under its own budget, from whatever
 -- context sent the event; Redis calls in it are synchronous. Returns ok, doc|error.
-local out_rec = { S = nil, m = nil, fwd = false, ticks = 0, co = nil }
+local out_rec = { S = nil, m = nil, fwd = false, hops = 0, ticks = 0, co = nil }
 local function format_for_output(O, t)
   if trace then trace(O.id) end
   local saved_cur, saved_ticks, saved_limit, saved_exceeded = cur, ticks, tick_limit, exceeded
@@ -631,7 +853,10 @@ local function format_for_output(O, t)
   cur = out_rec
   ticks, tick_limit, exceeded = 0, O.budget, false
   O.n_in = O.n_in + 1
+  local hooked = saved_limit ~= HUGE -- already inside a hooked script call
+  if not hooked then hook_on() end
   local ok, doc = pcall(O.format, t)
+  if not hooked then hook_off() end
   local was_exceeded = exceeded
   cur, ticks, tick_limit, exceeded = saved_cur, saved_ticks, saved_limit, saved_exceeded
   out_rec.S, out_rec.m = nil, nil
@@ -665,9 +890,9 @@ end
 function K.output_event(...)
   local tag, t = check_tag("output_event", (...), select("#", ...)), select(2, ...)
   local rec = cur
-  rec.fwd = true
   local index = lookup(outputs_by_tag, tag)
   if not index then return note_unknown("o", tag) end
+  if rawequal(t, rec.m) then rec.fwd = true end
   local S = rec.S
   if S then S.n_out = S.n_out + 1 end
   emit(index, t)
@@ -683,8 +908,8 @@ function K.stats_event(t) h_emit(-2, t) end
 function K.timer_event(tag, seconds, t)
   local target = lookup(analyzers_by_tag, tag)
   if not target then return note_unknown("a", tag) end
-  if rawtype(seconds) ~= "number" or seconds < 0 then
-    error("dragonfly.timer_event: seconds must be a non-negative number", 2)
+  if rawtype(seconds) ~= "number" or seconds ~= seconds or seconds < 0 or seconds == HUGE then
+    error("dragonfly.timer_event: seconds must be a finite number >= 0", 2)
   end
   return h_timer(target.id, seconds, t)
 end
@@ -696,20 +921,22 @@ end
 
 -- forget queued work and pending commands after the kernel itself failed mid-batch
 function K.reset()
-  q_s, q_m, q_head, q_tail = {}, {}, 1, 0
-  out_parts, out_n = {}, 0
-  pend_kind, pend_rec, pend_S, pend_n = {}, {}, {}, 0
-  ready_rec, ready_val, ready_err, ready_n = {}, {}, {}, 0
+  q_s, q_m, q_h, q_head, q_tail, work = {}, {}, {}, 1, 0, 0
+  out_parts, out_n, out_bytes = {}, 0, 0
+  pend_kind, pend_rec, pend_tk, pend_S, pend_n = {}, {}, {}, {}, 0
+  ready_rec, ready_tk, ready_val, ready_err, ready_n = {}, {}, {}, {}, 0
   cur = plain_rec
   ticks, tick_limit, exceeded = 0, HUGE, false
+  hook_off()
+  collect("collect")
 end
 
 function K.collect()
-  collectgarbage("step", 0)
+  collect("step", 0)
 end
 
 function K.memory_kb()
-  return collectgarbage("count")
+  return collect("count")
 end
 
 return K

@@ -83,8 +83,9 @@ class LuaEngine:
     ) -> None:
         self.root = root
         self.runtime_name = runtime
+        self.max_memory_mb = max_memory_mb
         self._module = importlib.import_module(RUNTIME_MODULES[runtime])
-        self.tracker = EventTracker(type(self._module.LuaRuntime().table()))
+        self.tracker = EventTracker(type(self._module.LuaRuntime().table()), max_bytes=max_memory_mb << 20)
         self.lua = self._module.LuaRuntime(
             attribute_handlers=(lua_getitem, self.tracker.lua_setitem),
             register_eval=False,
@@ -127,6 +128,7 @@ class LuaEngine:
                 "annotate": self.tracker.annotate,
                 "annotate_error": self.tracker.annotate_error,
                 "worker_id": self.worker_id,
+                "max_memory_kb": self.max_memory_mb * 1024,
                 "iterex": python.iterex,
                 "items": lua_items,
                 "len": lua_len,
@@ -157,6 +159,7 @@ class LuaEngine:
         quarantine_after: int,
         sequential: bool = False,
         allow_network: bool = False,
+        allow_eval: bool = False,
     ) -> int:
         """Create the script's environment, compile it and run its top-level chunk.
         Raises :class:`ScriptLoadError` naming the script and the problem."""
@@ -180,6 +183,7 @@ class LuaEngine:
                 "quarantine_after": quarantine_after,
                 "sequential": sequential,
                 "allow_network": allow_network,
+                "allow_eval": allow_eval,
             }
         )
         self.scripts[script_id] = ScriptInfo(script_id, kind, tag, path, label)
@@ -289,25 +293,30 @@ class LuaEngine:
 
     def _find_module(self, script_id: int, name: str) -> tuple[str | None, str]:
         info = self.scripts[script_id]
+        not_found = f"module '{name}' not found in the root's script folders or the mle library"
         relative = name.replace(".", "/") if "/" not in name else name
         relative = relative.removesuffix(".lua") + ".lua"
-        candidates: list[Path] = []
+        if ".." in Path(relative).parts or relative.startswith("/"):
+            return None, not_found
         if relative.startswith("mle/"):
-            lib = resources.files("mle.lua").joinpath("lib", relative[len("mle/"):])
-            candidates.append(Path(str(lib)))
-        else:
-            if info.path is not None:
-                candidates.append(info.path.parent / relative)
-            candidates.append(self.root.path / relative)
-            candidates += [folder / relative for folder in self.root.readable_dirs()]
+            library = Path(str(resources.files("mle.lua").joinpath("lib"))).resolve()
+            candidate = (library / relative[len("mle/"):]).resolve()
+            if candidate.is_relative_to(library) and candidate.is_file():
+                return candidate.read_text(encoding="utf-8"), "@mle/lua/lib/" + relative[len("mle/"):]
+            return None, not_found
+        candidates: list[Path] = []
+        if info.path is not None:
+            candidates.append(info.path.parent / relative)
+        candidates.append(self.root.path / relative)
+        candidates += [folder / relative for folder in self.root.readable_dirs()]
         for candidate in candidates:
             try:
-                resolved = self._resolve_readable(str(candidate)) if not relative.startswith("mle/") else candidate
+                resolved = self._resolve_readable(str(candidate))
             except PermissionError:
                 continue
             if resolved.is_file():
                 return resolved.read_text(encoding="utf-8"), "@" + self._display(resolved)
-        return None, f"module '{name}' not found in the root's script folders or the mle library"
+        return None, not_found
 
     def _json_encode(self, value: Any) -> str:
         return self.tracker.render(value).decode()
@@ -326,13 +335,24 @@ class LuaEngine:
         return value
 
     def _http_get(self, script_id: int, url: str, file: str | None = None) -> tuple[Any, ...]:
+        """http(s) only; with ``file``, the body is saved as a data file (never a
+        script) under the root's script folders, where io.open in setup can read it."""
+        if not isinstance(url, str) or not url.lower().startswith(("http://", "https://")):
+            return None, f"http_get {url}: only http:// and https:// URLs"
+        target = None
+        if file:
+            try:
+                target = self._resolve_readable(file)
+            except PermissionError as exc:
+                return None, str(exc)
+            if target.suffix.lower() == ".lua":
+                return None, f"http_get: {file}: cannot write a script"
         try:
-            with urllib.request.urlopen(url, timeout=10) as response:
+            with urllib.request.urlopen(url, timeout=10) as response:  # http(s) only, checked above
                 body = response.read(MAX_DATA_FILE)
         except Exception as exc:  # reported to the script, never fatal
             return None, f"http_get {url}: {exc}"
-        if file:
-            target = self._resolve_readable(file)
+        if target is not None:
             target.write_bytes(body)
             return True
         return body

@@ -25,6 +25,8 @@ local YIELD_MARK = K.YIELD_MARK
 local kernel_threads = K.kernel_threads
 local budget_exceeded, budget_error, budget_hook, HOOK_COUNT =
   K.budget_exceeded, K.budget_error, K.budget_hook, K.HOOK_COUNT
+local is_fatal, charge, sync_wait = K.is_fatal, K.charge, K.sync_wait
+local LUAJIT = K.LUAJIT
 
 -- No bytecode anywhere, and the string metatable every script shares is read-only.
 string.dump = nil
@@ -44,13 +46,25 @@ local function safe_type(v)
   return t
 end
 
+-- pcall and xpcall cannot catch running out of budget or memory: re-raised
 local function check(ok, ...)
   if budget_exceeded() then budget_error() end
+  if not ok and is_fatal((...)) then error((...), 0) end
   return ok, ...
 end
 
 local function safe_pcall(f, ...) return check(pcall(f, ...)) end
-local function safe_xpcall(f, handler, ...) return check(xpcall(f, handler, ...)) end
+
+-- Lua runs a message handler with hooks off for an error raised by the count hook,
+-- and again after the handler itself fails: once the budget is spent, the
+-- script's handler is not run at all.
+local function safe_xpcall(f, handler, ...)
+  local function guarded(e)
+    if budget_exceeded() or is_fatal(e) then return e end
+    return handler(e)
+  end
+  return check(xpcall(f, guarded, ...))
+end
 
 local function safe_setmetatable(t, mt)
   if rawtype(mt) == "table" and rawget(mt, "__gc") ~= nil then
@@ -66,16 +80,34 @@ end
 
 -- coroutines: every coroutine gets the budget hook; Redis waits pass through a
 -- script's own coroutines up to the scheduler; engine coroutines are off limits.
+-- Lua 5.4 hooks are per coroutine: every new one gets the budget hook. LuaJIT's
+-- hook is global (setting it per coroutine would reset its counter).
 local function safe_create(f)
   local co = co_create(f)
-  sethook(co, budget_hook, "", HOOK_COUNT)
+  if not LUAJIT then sethook(co, budget_hook, "", HOOK_COUNT) end
   return co
 end
 
+-- coroutines stopped by the budget or memory: closing them would run their
+-- <close> handlers with hooks off, so they cannot be closed
+local stopped = setmetatable({}, { __mode = "k" })
+
 local function passthrough(co, ok, a, ...)
-  if budget_exceeded() then budget_error() end
+  if budget_exceeded() then
+    stopped[co] = true
+    budget_error()
+  end
   if ok and rawequal(a, YIELD_MARK) then
-    return passthrough(co, co_resume(co, co_yield(YIELD_MARK)))
+    -- a Redis wait inside this coroutine: hand it up to the scheduler, or, where the
+    -- engine's coroutine cannot yield (resumed from a C function), wait right here
+    if co_isyieldable() then
+      return passthrough(co, co_resume(co, co_yield(YIELD_MARK)))
+    end
+    return passthrough(co, co_resume(co, sync_wait()))
+  end
+  if not ok and is_fatal(a) then
+    stopped[co] = true
+    error(a, 0)
   end
   return ok, a, ...
 end
@@ -87,7 +119,9 @@ local function own(co)
 end
 
 local function safe_resume(co, ...)
-  return passthrough(co, co_resume(own(co), ...))
+  own(co)
+  charge(1) -- a coroutine shorter than HOOK_COUNT instructions never ticks on its own
+  return passthrough(co, co_resume(co, ...))
 end
 
 local function wrap_results(ok, ...)
@@ -97,7 +131,16 @@ end
 
 local function safe_wrap(f)
   local co = safe_create(f)
-  return function(...) return wrap_results(passthrough(co, co_resume(co, ...))) end
+  return function(...)
+    charge(1)
+    return wrap_results(passthrough(co, co_resume(co, ...)))
+  end
+end
+
+local function safe_close(co)
+  own(co)
+  if stopped[co] then return false, "this coroutine was stopped by the instruction budget" end
+  return co_close(co)
 end
 
 local function in_engine_thread()
@@ -123,7 +166,7 @@ local coroutine_lib = {
   running = safe_running,
   status = function(co) return co_status(own(co)) end,
   isyieldable = function() return not in_engine_thread() and co_isyieldable() end,
-  close = co_close and function(co) return co_close(own(co)) end or nil,
+  close = co_close and safe_close or nil,
 }
 
 -- load: text chunks only, in the script's environment by default
@@ -273,7 +316,7 @@ local function make_cjson(safe)
   }
 end
 
-local marshal_lib = { encode = json_encode, decode = json_decode }
+local function make_marshal() return { encode = json_encode, decode = json_decode } end
 
 -- hiredis (lua-hiredis as Dragonfly shipped it) -----------------------------------
 
@@ -301,11 +344,12 @@ local function make_hiredis()
     __metatable = false,
   })
   local NIL = const("NIL", "NIL")
+  local kcommand, kcommand_line = K.command, K.redis_command_line
   local conn_methods = {
-    command = function(_, ...) return K.redis_command(...) end,
-    command_line = function(_, line) return K.redis_command_line(line) end,
+    command = function(_, ...) return kcommand(select("#", ...), ...) end,
+    command_line = function(_, line) return kcommand_line(line) end,
     close = function() return true end,
-    ping = function() return K.redis_command("PING") end,
+    ping = function() return kcommand(1, "PING") end,
   }
   local conn_mt = { __index = conn_methods, __metatable = "lua-hiredis.connection" }
   local lib = {
@@ -509,7 +553,14 @@ function K.new_env(S)
   env.hiredis = hiredis
   env.cjson = make_cjson(false)
   env.cjson_safe = make_cjson(true)
-  env.marshal = marshal_lib
+  env.marshal = make_marshal()
+  if LUAJIT then -- Lua 5.1 has no __pairs: iterate Python events explicitly
+    local py_pairs = K.py_pairs
+    env.pairs = function(t)
+      if rawtype(t) == "userdata" and dgetmetatable(t) == POBJ_MT then return py_pairs(t) end
+      return pairs(t)
+    end
+  end
   env.dragonfly = make_dragonfly(S)
   if S.allow_network then -- legacy scripts call these as bare globals
     env.http_get, env.dnslookup = env.dragonfly.http_get, env.dragonfly.dnslookup
@@ -519,7 +570,7 @@ function K.new_env(S)
 
   local builtins = {
     cjson = env.cjson, ["cjson.safe"] = env.cjson_safe, cjson_safe = env.cjson_safe,
-    hiredis = hiredis, marshal = marshal_lib, bit = env.bit, mle = env.mle,
+    hiredis = hiredis, marshal = env.marshal, bit = env.bit, mle = env.mle,
     string = env.string, table = env.table, math = env.math, os = env.os, io = env.io,
     coroutine = env.coroutine, utf8 = env.utf8,
   }

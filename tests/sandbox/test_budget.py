@@ -341,10 +341,6 @@ def test_quarantine_after_repeated_budget_failures(sandbox):
     assert p.stats("a")["n_err"] == 3
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "HOLE: a script that routes an event back to itself (dragonfly.analyze_event to its own tag, or "
-    "a<->b ping-pong) gets a fresh budget for every hop; kernel drain() never empties its queue and "
-    "worker.process() never returns. Needs a per-event hop limit / per-batch work cap."))
 def test_self_routing_event_loop_is_bounded(isolated_results):
     result = isolated_results["self_routing"]
     assert not result.hung, f"the worker hung ({result.elapsed:.1f} s) on an event routed to itself forever"
@@ -352,8 +348,10 @@ def test_self_routing_event_loop_is_bounded(isolated_results):
 
 
 @pytest.mark.xfail(strict=False, reason=(
-    "KNOWN LIMIT: catastrophic backtracking in string.find runs inside one C call where the count hook "
-    "never fires; only the (not yet built) worker watchdog can stop it. Measured: "
+    "KNOWN LIMIT (in one process): catastrophic backtracking in string.find runs inside one C call where "
+    "the count hook never fires. The multiprocess runtime's watchdog stops such a worker, quarantines the "
+    "script and dead-letters the event: tests/runtime/test_runtime.py::"
+    "test_a_script_stuck_in_c_is_stopped_quarantined_and_its_event_dead_lettered. Measured: "
     'string.find(string.rep("a", 100), ".-.-.-.-.-b") alone takes ~15 s; with 1e5 characters it is '
     "effectively unbounded (O(n^6))."))
 def test_catastrophic_pattern_in_c_is_bounded(isolated_results):
@@ -361,29 +359,25 @@ def test_catastrophic_pattern_in_c_is_bounded(isolated_results):
     assert not result.hung, f"string.find ran for {result.elapsed:.1f} s (killed) under a 100k instruction budget"
 
 
-XPCALL_HANDLER_HOLE = (
+XPCALL_HANDLER_HOLE = (  # fixed; kept as the record of why safe_xpcall wraps the handler
     "HOLE: an xpcall message handler called for an error raised by the count hook runs with hooks "
     "disabled (lua_Hook sets L->allowhook = 0 and the error longjmps out of the hook; allowhook is only "
     "restored when the enclosing pcall unwinds), so the handler runs unbounded. Fix in sandbox.lua "
     "safe_xpcall: wrap the handler, `function(e) if budget_exceeded() then return e end return handler(e) end`.")
 
 
-@pytest.mark.xfail(strict=True, reason=XPCALL_HANDLER_HOLE)
 def test_xpcall_handler_runs_under_the_budget_after_a_budget_error(isolated_results):
     result = isolated_results["xpcall_handler_after_budget_error"]
     assert not result.hung, f"worker hung for {result.elapsed:.1f} s in an xpcall message handler"
     assert probe_ok(result, 2)
 
 
-@pytest.mark.xfail(strict=True, reason=XPCALL_HANDLER_HOLE + " Same when the handler itself loops after an "
-                   "ordinary error: the hook stops it once, Lua re-invokes the handler for that error, hooks off.")
 def test_xpcall_looping_handler_after_an_ordinary_error(isolated_results):
     result = isolated_results["xpcall_handler_after_ordinary_error"]
     assert not result.hung, f"worker hung for {result.elapsed:.1f} s in an xpcall message handler"
     assert probe_ok(result, 2)
 
 
-@pytest.mark.xfail(strict=True, reason=XPCALL_HANDLER_HOLE)
 def test_xpcall_handler_work_after_a_budget_error_is_cut_short(sandbox):
     # the same hole without hanging: after the budget error the handler does 40x the budget of work
     # and completes
@@ -404,25 +398,12 @@ def test_xpcall_handler_work_after_a_budget_error_is_cut_short(sandbox):
     assert p.attack({"check": True})["finished"] == 0, "the handler ran 4M instructions under a 100k budget"
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "HOLE: a coroutine killed by the budget error keeps hooks disabled (allowhook = 0, see the xpcall "
-    "hole); its pending to-be-closed variables run when the script later calls coroutine.close(co) - "
-    "in another event, with a fresh budget - and run unbounded. Fix in sandbox.lua: remember coroutines "
-    "whose resume failed (weak set filled in passthrough) and make coroutine.close refuse them "
-    "(return false, err) instead of running their __close handlers."))
 def test_close_of_a_coroutine_killed_by_the_budget_runs_under_the_budget(isolated_results):
     result = isolated_results["close_after_budget_death"]
     assert not result.hung, f"worker hung for {result.elapsed:.1f} s running a __close handler"
     assert probe_ok(result, 2)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "HOLE (bounded): Lua 5.4 count hooks are per thread and every new coroutine starts a fresh count of "
-    "HOOK_COUNT (1000) instructions, so work done in short-lived coroutines (< 1000 instructions each) "
-    "never produces a tick: only the creating thread's ~30 instructions per coroutine are charged. "
-    "Measured: ~20x the budget of work per event. Fix (sandbox.lua safe_resume/safe_wrap/passthrough): "
-    "charge one tick per resume (e.g. a K.charge(1) that raises like budget_hook when over the limit), "
-    "or give script coroutines a finer hook (count 100, 0.1 tick)."))
 def test_short_lived_coroutines_do_not_multiply_the_budget(sandbox):
     # 240 iterations of `i = i + 1` is ~960 instructions: just under one hook tick per coroutine
     p = sandbox("""

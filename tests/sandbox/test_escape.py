@@ -314,12 +314,6 @@ def test_require_resolves_only_inside_the_root(sandbox, runtime, outside):
     p.probe()
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "LATENT HOLE: runtime.py LuaEngine._find_module does not resolve/check candidates under the engine "
-    "library: for a name starting with 'mle/' it returns resources.files('mle.lua')/lib/<rest> as is, so "
-    "once mle/lua/lib/ exists, require('mle/../../../x') loads any .lua file on the machine. (Today the "
-    "folder does not exist, and the kernel's '..' through a missing folder fails.) Fix: resolve the "
-    "candidate and require resolved.is_relative_to(lib.resolve()), and reject '..' parts in module names."))
 def test_require_cannot_traverse_out_of_the_engine_library(sandbox, outside, tmp_path, monkeypatch):
     import importlib.resources
 
@@ -363,11 +357,6 @@ def test_http_get_is_disabled_without_allow_network(sandbox, outside):
     p.probe()
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "HOLE: with allow_network = true, dragonfly.http_get hands any URL to urllib.request.urlopen, which "
-    "also serves file:// (and ftp://, data:) - a read of any file the engine can read, bypassing io.open's "
-    "checks, at any time (not only setup). Fix (runtime.py LuaEngine._http_get): accept only http/https "
-    "URLs (urllib3 or an opener without FileHandler/FTPHandler/DataHandler)."))
 def test_http_get_cannot_read_local_files(sandbox, outside):
     p = sandbox(f"""
         function attack(msg)
@@ -381,12 +370,6 @@ def test_http_get_cannot_read_local_files(sandbox, outside):
     no_secret_anywhere(p)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "HOLE: dragonfly.http_get(url, file) writes the body into the root's script folders "
-    "(_resolve_readable allows exactly those), at any time: a script can overwrite another analyzer's "
-    "source or drop a module that others require - code injection into other scripts at the next "
-    "load/require. Fix (runtime.py _http_get): write only under a dedicated data folder that is "
-    "neither a script folder nor on the require path, and only in setup(); never overwrite *.lua."))
 def test_http_get_cannot_write_into_the_script_folders(sandbox, outside):
     p = sandbox(f"""
         function attack(msg)

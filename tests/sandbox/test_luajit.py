@@ -41,7 +41,6 @@ def isolated_results(tmp_path_factory):
     return run_jobs(tmp_path_factory.mktemp("isolated"), JOBS)
 
 
-@pytest.mark.xfail(strict=True, reason=JIT_HOLE)
 @pytest.mark.parametrize("name", sorted(JIT_LOOPS))
 def test_luajit_budget_stops_compiled_loops(isolated_results, name):
     result = isolated_results[name]
@@ -49,12 +48,6 @@ def test_luajit_budget_stops_compiled_loops(isolated_results, name):
     assert probe_ok(result, 2)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "HOLE (LuaJIT, independent of the JIT): LuaJIT's hook is global, not per coroutine, and "
-    "sandbox.lua safe_create() calls debug.sethook(co, budget_hook, '', HOOK_COUNT) for every new "
-    "coroutine, which resets the global instruction counter: a loop that creates a coroutine per "
-    "iteration never reaches a hook tick (reproduced with jit.off() too). Fix (sandbox.lua safe_create, "
-    "LuaJIT only): do not call sethook per coroutine (coroutines share the global hook)."))
 def test_luajit_budget_stops_a_coroutine_creating_loop(isolated_results):
     result = isolated_results["coroutine_creating_loop"]
     assert not result.hung, f"LuaJIT worker hung ({result.elapsed:.1f} s) creating coroutines"
