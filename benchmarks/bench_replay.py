@@ -25,22 +25,13 @@ import tempfile
 import time
 from pathlib import Path
 
+from workload import workload
+
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
-CACHE = HERE / ".cache"
 
 FORWARD = "function loop(msg) if msg then dragonfly.analyze_event(default_analyzer, msg) end end\n"
 PASS = "function loop(msg) dragonfly.output_event(default_output, msg) end\n"
-
-
-def workload(events: int) -> Path:
-    """The generated EVE file with ``events`` lines (made once, then cached)."""
-    CACHE.mkdir(exist_ok=True)
-    path = CACHE / f"eve-{events}.json"
-    if not path.exists():
-        print(f"generating {events:,} events into {path} ...", file=sys.stderr)
-        subprocess.run([sys.executable, str(HERE / "gen_eve.py"), str(events), str(path)], check=True)
-    return path
 
 
 def make_root(base: Path, scenario: str, eve: Path) -> Path:
@@ -64,11 +55,12 @@ def make_root(base: Path, scenario: str, eve: Path) -> Path:
     return root
 
 
-def run(root: Path, runtime: str) -> tuple[float, float, str]:
+def run(root: Path, runtime: str, workers: int) -> tuple[float, float, str]:
     """(seconds of processing as MLE reports it, peak RSS of the engine in MiB, summary)."""
     started = time.monotonic()
     process = subprocess.Popen(
-        [sys.executable, "-m", "mle", "replay", "-r", str(root), "--runtime", runtime, "--no-progress"],
+        [sys.executable, "-m", "mle", "replay", "-r", str(root), "--runtime", runtime, "--no-progress",
+         "--workers", str(workers)],
         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env={**os.environ, "COLUMNS": "200"},
     )
     stderr = process.stderr.read().decode() if process.stderr else ""
@@ -86,6 +78,7 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=1_000_000)
     parser.add_argument("--runtime", default="lua54", choices=["lua54", "luajit"])
     parser.add_argument("--scenario", default="all", choices=["all", "pass-through", "count"])
+    parser.add_argument("--workers", type=int, default=0, help="0: everything in one process (default)")
     args = parser.parse_args()
     eve = workload(args.events)
     scenarios = ["pass-through", "count"] if args.scenario == "all" else [args.scenario]
@@ -93,10 +86,11 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="mle-bench-") as tmp:
         for scenario in scenarios:
             root = make_root(Path(tmp), scenario, eve)
-            seconds, rss, _ = run(root, args.runtime)
+            seconds, rss, _ = run(root, args.runtime, args.workers)
             print(f"{scenario:<14} {args.runtime:<8} {args.events:>10,} {seconds:>8.2f} "
                   f"{args.events / seconds:>10,.0f} {rss:>7.0f} MB", flush=True)
-    print(f"({os.cpu_count()} cores; one engine process: the multiprocess runtime is issue 3)")
+    mode = "one engine process" if args.workers == 0 else f"{args.workers} workers (peak RSS: supervisor only)"
+    print(f"({os.cpu_count()} cores; {mode}; benchmarks/bench_runtime.py measures the multiprocess runtime)")
 
 
 if __name__ == "__main__":

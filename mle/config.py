@@ -44,6 +44,7 @@ class EngineSettings:
     workers: int | None = None  # worker processes; None = one per core, 0 = all in one process
     shard_key: str = "flow_id"  # flow_id (else the 5-tuple), 5-tuple, or a top-level field such as src_ip
     worker_timeout: float = 60.0  # seconds a worker may spend in one batch before it is replaced
+    drain_timeout: float = 120.0  # seconds a stop may take before the engine stops without finishing
 
 
 @dataclass(frozen=True)
@@ -406,7 +407,7 @@ _ENGINE_CHECKS: dict[str, Callable[[str, str, Any], Any]] = {
     "batch_size": lambda w, k, v: _integer(w, k, v, 1),
     "batch_timeout_ms": lambda w, k, v: float(_number(w, k, v)),
     "max_line_bytes": lambda w, k, v: _integer(w, k, v, 64),
-    "max_instructions": lambda w, k, v: _integer(w, k, v, 1000),
+    "max_instructions": lambda w, k, v: _integer(w, k, v, 0) if v == 0 else _integer(w, k, v, 1000),
     "max_memory_mb": lambda w, k, v: _integer(w, k, v, 16),
     "quarantine_after": lambda w, k, v: _integer(w, k, v, 0),
     "run_dir": lambda w, k, v: Path(_string(w, {k: v}, k, required=True)),
@@ -416,6 +417,7 @@ _ENGINE_CHECKS: dict[str, Callable[[str, str, Any], Any]] = {
     "workers": lambda w, k, v: _integer(w, k, v, 0),
     "shard_key": lambda w, k, v: _string(w, {k: v}, k, required=True),
     "worker_timeout": lambda w, k, v: float(_number(w, k, v)),
+    "drain_timeout": lambda w, k, v: float(_number(w, k, v)),
 }
 
 

@@ -28,6 +28,7 @@ from mle.deadletter import DeadLetterWriter
 from mle.delivery import STATS_OUTPUT, Delivery
 from mle.redis.pipe import RedisAddress, RedisPipe
 from mle.redis.server import PrivateRedis
+from mle.runtime.processes import relax_cyclic_gc
 from mle.sources.base import Batch, Source
 from mle.sources.pump import start_pumps
 from mle.worker import BatchResult, Worker
@@ -40,6 +41,7 @@ class Flags:
     """What signal handlers ask the main loop to do (they only set flags)."""
 
     stop: threading.Event = field(default_factory=threading.Event)
+    now: threading.Event = field(default_factory=threading.Event)  # a second stop: do not finish
     reopen: bool = False
     rotate: bool = False
 
@@ -80,6 +82,7 @@ class Pipeline:
     def start(self) -> None:
         """Reach Redis (starting the private one if none is configured), load and set
         up every script, open the outputs."""
+        relax_cyclic_gc()
         self.private_redis, address = start_redis(self.config)
         self.redis = connect_redis(self.config, address, self.flags.stop)
         self.worker = Worker(self.config, self.redis, self.dead_letters, keep_going=self.keep_going)
@@ -201,8 +204,10 @@ def install_signal_handlers(flags: Flags) -> None:
     """SIGTERM/SIGINT stop (drain), SIGHUP reopens outputs, SIGUSR1 rotates them."""
 
     def stop(signum: int, frame: FrameType | None) -> None:
-        if flags.stop.is_set() and signum == signal.SIGINT:
-            raise KeyboardInterrupt
+        if flags.stop.is_set():
+            log.warning("%s again: stopping now, without finishing", signal.Signals(signum).name)
+            flags.now.set()
+            return
         log.info("%s: draining and stopping", signal.Signals(signum).name)
         flags.stop.set()
 

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
+from orjson import JSONDecodeError, loads
 
 from mle.config import Config
 from mle.deadletter import DeadLetterWriter
@@ -101,9 +102,9 @@ class Worker:
             arm_timer=self._arm_timer,
             dead_letter=self._dead_letter,
             worker_id=worker_id,
+            budgeted=config.engine.max_instructions > 0,
         )
         self._render = self.engine.tracker.render
-        self._track = self.engine.tracker.track
         self.input_scripts: dict[str, int] = {}
         self.load_errors: list[str] = []
         self._failed_ids: set[int] = set()
@@ -151,7 +152,7 @@ class Worker:
                     path=spec.script,
                     default_analyzer=spec.default_analyzer,
                     default_output=spec.default_output,
-                    max_instructions=spec.max_instructions or cfg.max_instructions,
+                    max_instructions=spec.max_instructions or cfg.max_instructions or 1,
                     quarantine_after=spec.quarantine_after if spec.quarantine_after else cfg.quarantine_after,
                     sequential=spec.sequential,
                     allow_network=spec.allow_network,
@@ -207,17 +208,28 @@ class Worker:
     def process(self, lines: list[bytes], input_tag: str) -> BatchResult:
         """Run raw lines (without newlines) from input ``input_tag`` through the pipeline."""
         decoder = self._decoders[input_tag]
+        limit = decoder.max_line_bytes
         tracker = self.engine.tracker
         tracker.begin_batch()
+        roots = tracker.roots  # id(record) -> (record, original text): see EventTracker.track
         events: list[Any] = []
         append = events.append
-        track = self._track
-        decode = decoder.decode
         source = f"input {input_tag}"
         for line in lines:
-            record, raw, reason, detail = decode(line)
+            # the usual case inline (a call per line costs more than the check); anything
+            # else goes through the decoder, which says why it is not a record
+            if len(line) <= limit and line[:1] == b"{" and line[-1:] == b"}":
+                try:
+                    record = loads(line)
+                except JSONDecodeError:
+                    record = None
+                if type(record) is dict:
+                    roots[id(record)] = (record, line)
+                    append(record)
+                    continue
+            record, raw, reason, detail = decoder.decode(line)
             if record is not None:
-                track(record, raw)
+                roots[id(record)] = (record, raw)
                 append(record)
             elif not line.strip():
                 self.blank_lines += 1

@@ -87,18 +87,6 @@ def _key_text(key: Any) -> str:
     raise ValueError("cannot serialise: table keys must be strings or numbers")
 
 
-class _Root:
-    """An event decoded from a line in this batch, and what scripts did to it."""
-
-    __slots__ = ("added", "event", "modified", "raw")
-
-    def __init__(self, event: dict, raw: bytes) -> None:
-        self.event = event
-        self.raw = raw
-        self.added: list[str] = []
-        self.modified = False
-
-
 class EventTracker:
     """Tracks changes to the batch's events and renders values as JSON bytes.
 
@@ -110,7 +98,12 @@ class EventTracker:
 
     def __init__(self, table_type: type, max_bytes: int = 512 << 20) -> None:
         self._table_type = table_type
-        self._roots: dict[int, _Root] = {}
+        # per batch, by id() of the event dict: (event, original text); the new top-level
+        # keys scripts added; the events whose original keys changed
+        self.roots: dict[int, tuple[dict, bytes]] = {}
+        self._roots = self.roots
+        self._added: dict[int, list[str]] = {}
+        self._modified: set[int] = set()
         self._fresh: dict[int, Any] = {}  # containers the engine created this batch (not in any raw line)
         self._nested_dirty = False
         self._nodes = 0
@@ -121,6 +114,8 @@ class EventTracker:
     def begin_batch(self) -> None:
         """Forget the previous batch's events."""
         self._roots.clear()
+        self._added.clear()
+        self._modified.clear()
         self._fresh.clear()
         self._nested_dirty = False
         self._bytes = 0
@@ -133,7 +128,7 @@ class EventTracker:
     def track(self, event: dict, raw: bytes) -> None:
         """Remember ``raw`` (stripped, starts with ``{`` and ends with ``}``) as the
         original text of ``event``."""
-        self._roots[id(event)] = _Root(event, raw)
+        self._roots[id(event)] = (event, raw)
 
     # writes from Lua -------------------------------------------------------------------
     def lua_setitem(self, obj: Any, key: Any, value: Any) -> None:
@@ -150,18 +145,22 @@ class EventTracker:
         if type(obj) is dict:
             if type(key) is not str:
                 key = _key_text(key)
-            root = self._roots.get(id(obj))
-            if root is None:
-                if id(obj) not in self._fresh:
-                    self._nested_dirty = True
-            elif not root.modified:
-                if key in root.added:
-                    if value is None:
-                        root.added.remove(key)
-                elif key in obj:
-                    root.modified = True
-                elif value is not None:
-                    root.added.append(key)
+            oid = id(obj)
+            if oid in self._roots:
+                if oid not in self._modified:
+                    added = self._added.get(oid)
+                    if added is not None and key in added:
+                        if value is None:
+                            added.remove(key)
+                    elif key in obj:
+                        self._modified.add(oid)
+                    elif value is not None:
+                        if added is None:
+                            self._added[oid] = [key]
+                        else:
+                            added.append(key)
+            elif oid not in self._fresh:
+                self._nested_dirty = True
             if value is None:
                 obj.pop(key, None)
             else:
@@ -183,16 +182,16 @@ class EventTracker:
     def render(self, value: Any) -> bytes:
         """JSON text (no newline) of a value that left a script."""
         if type(value) is dict and not self._nested_dirty:
-            root = self._roots.get(id(value))
-            if root is not None and not root.modified:
-                if not root.added:
-                    return root.raw
-                extra = b",".join(
-                    orjson.dumps(k) + b":" + self._dumps(value[k]) for k in root.added
-                )
-                if len(value) > len(root.added):
-                    return root.raw[:-1] + b"," + extra + b"}"
-                return b"{" + extra + b"}"
+            oid = id(value)
+            root = self._roots.get(oid)
+            if root is not None and oid not in self._modified:
+                added = self._added.get(oid)
+                if not added:
+                    return root[1]
+                extra = self._dumps({key: value[key] for key in added})  # b'{"k":v,...}'
+                if len(value) > len(added):
+                    return root[1][:-1] + b"," + extra[1:]
+                return extra
         return self._dumps(value)
 
     def _dumps(self, value: Any) -> bytes:

@@ -101,8 +101,12 @@ function K.charge(n)
   end
 end
 
-local function hook_on() sethook(budget_hook, "", HOOK_COUNT) end
-local function hook_off() sethook() end
+-- mle = { max_instructions = 0 }: no budget and no hook at all (the multiprocess
+-- runtime's watchdog still stops a worker stuck in a script)
+local BUDGETED = H.budgeted ~= false
+local function hook_on() if BUDGETED then sethook(budget_hook, "", HOOK_COUNT) end end
+local function hook_off() if BUDGETED then sethook() end end
+K.BUDGETED = BUDGETED
 
 -- scripts and routing ------------------------------------------------------------
 local scripts = {}          -- id -> script record S
@@ -295,9 +299,11 @@ K.YIELD_MARK = YIELD_MARK
 -- bytes of commands pending at once: a quarter of the memory ceiling, at most 64 MiB
 local MAX_PAYLOAD = math.min(64 * 1024 * 1024, math.floor((H.max_memory_kb or 524288) * 1024 / 4))
 
--- One string per command (a small concat beats a parts array: measured), joined
--- once per round trip; headers for small counts and lengths are precomputed.
-local out_parts, out_n, out_bytes = {}, 0, 0
+-- A command is checked and its arguments stored where the script runs (a hooked
+-- coroutine: every Lua instruction there costs ~2.3x); the RESP text of the whole
+-- batch is built in round_trip, on the main thread, without the hook.
+local args, args_n, out_bytes = {}, 0, 0 -- every pending command's arguments, flat
+local pend_argc = {}
 -- Every wait gets a ticket; a reply resumes its event only if the event is still
 -- waiting on that ticket (a script may abandon a wait, e.g. when its own coroutine
 -- could not yield, and issue another command).
@@ -308,6 +314,42 @@ local tickets = 0
 local HEADERS, LENGTHS = {}, {}
 for i = 0, 64 do HEADERS[i] = "*" .. i .. "\r\n" end
 for i = 0, 511 do LENGTHS[i] = "$" .. i .. "\r\n" end
+
+local function lenhdr(len) return LENGTHS[len] or ("$" .. len .. "\r\n") end
+
+-- one command's RESP text from args[a .. a+n-1]: a single concatenation for the
+-- usual 1-4 arguments (table.concat of parts cost ~4k instructions per command)
+local function encode_one(a, n)
+  local x, y, z, w = args[a], args[a + 1], args[a + 2], args[a + 3]
+  if n == 2 then
+    return HEADERS[2] .. lenhdr(#x) .. x .. "\r\n" .. lenhdr(#y) .. y .. "\r\n"
+  elseif n == 3 then
+    return HEADERS[3] .. lenhdr(#x) .. x .. "\r\n" .. lenhdr(#y) .. y .. "\r\n" .. lenhdr(#z) .. z .. "\r\n"
+  elseif n == 4 then
+    return HEADERS[4] .. lenhdr(#x) .. x .. "\r\n" .. lenhdr(#y) .. y .. "\r\n" .. lenhdr(#z) .. z .. "\r\n"
+      .. lenhdr(#w) .. w .. "\r\n"
+  elseif n == 1 then
+    return HEADERS[1] .. lenhdr(#x) .. x .. "\r\n"
+  end
+  local parts, k = { HEADERS[n] or ("*" .. n .. "\r\n") }, 1
+  for i = a, a + n - 1 do
+    local v = args[i]
+    parts[k + 1], parts[k + 2], parts[k + 3] = lenhdr(#v), v, "\r\n"
+    k = k + 3
+  end
+  return concat(parts, "", 1, k)
+end
+
+-- the RESP text of every pending command, in order
+local function encode_pending()
+  local texts, a = {}, 1
+  for j = 1, pend_n do
+    local n = pend_argc[j]
+    texts[j] = encode_one(a, n)
+    a = a + n
+  end
+  return concat(texts, "", 1, pend_n)
+end
 
 -- Python hands replies over as they come from hiredis: integers, byte strings
 -- (Lua strings), None (nil), Python lists for arrays and {"__redis_error__": msg}
@@ -341,9 +383,9 @@ end
 -- Returns the reply of the last command when `want_last` (a synchronous call).
 local function round_trip(want_last)
   local n = pend_n
-  local ok, payload = pcall(concat, out_parts, "", 1, out_n)
-  for i = 1, out_n do out_parts[i] = nil end
-  out_n, out_bytes, pend_n = 0, 0, 0
+  local ok, payload = pcall(encode_pending)
+  for i = 1, args_n do args[i] = nil end
+  args_n, out_bytes, pend_n = 0, 0, 0
   local replies
   if ok then ok, replies = pcall(h_redis, payload, n) else replies = payload end
   local failure = not ok and ("redis: " .. error_text(replies)) or nil
@@ -405,89 +447,72 @@ local function kind_of(name)
   return kind
 end
 
-local function arg_string(v, i)
-  local t = rawtype(v)
-  if t == "string" then
-    if utf8_len and not utf8_len(v) then
-      error(str_format("redis argument #%d is not valid UTF-8 (encode binary values, e.g. base64)", i), 4)
-    end
-    return v
-  elseif t == "number" then
-    if math_type and math_type(v) == "float" and v == math_floor(v) and v > -2^63 and v < 2^63 then
-      return str_format("%d", v)
-    end
-    if LUAJIT and v == math_floor(v) and v > -2^53 and v < 2^53 then return str_format("%d", v) end
-    return tostring(v)
-  elseif t == "boolean" then
-    return v and "1" or "0"
+local function number_text(v)
+  if math_type then
+    if math_type(v) == "float" and v == math_floor(v) and v > -2^63 and v < 2^63 then return str_format("%d", v) end
+  elseif v == math_floor(v) and v > -2^53 and v < 2^53 then
+    return str_format("%d", v)
   end
-  error(str_format("redis argument #%d must be a string or number, got %s", i, t), 4)
+  return tostring(v)
 end
 
-local scratch = {}
+-- drop the arguments stored so far by a command that is refused
+local function unstore(base)
+  for i = base + 1, args_n do args[i] = nil end
+  args_n = base
+end
 
 local function command(n, ...)
   if n == 0 then error("redis command expected", 3) end
   local rec = cur
   local S = rec.S
   if not S then error("redis commands are only available inside a script", 3) end
-  -- check every argument before queueing anything: a bad one raises with nothing sent
-  local size = 0
-  local ok, err = pcall(function(...)
-    for i = 1, n do
-      local a = arg_string((select(i, ...)), i)
-      scratch[i] = a
-      size = size + #a
-    end
-  end, ...)
-  if not ok then
-    for i = 1, n do scratch[i] = nil end
-    error(err, 3)
-  end
-  local name = scratch[1]
-  local kind = kind_of(name)
-  if kind < 0 or (kind == 4 and not S.allow_eval) then
-    for i = 1, n do scratch[i] = nil end
-    if kind == 4 then
-      error(str_format("redis %s needs allow_eval = true on this script's config entry", name), 3)
-    end
+  local name = ...
+  if rawtype(name) ~= "string" then error("redis command name must be a string", 3) end
+  local kind = KIND[name] or kind_of(name)
+  if kind < 0 then
     error(str_format("redis %s is %s", name, DENIED[KIND_UPPER[name] or name:upper()]), 3)
+  elseif kind == 4 and not S.allow_eval then
+    error(str_format("redis %s needs allow_eval = true on this script's config entry", name), 3)
+  end
+  -- check and store every argument; a bad one raises with nothing queued
+  local base, size = args_n, 0
+  args_n = base + n
+  for i = 1, n do
+    local v = (select(i, ...))
+    local t = rawtype(v)
+    if t == "number" then
+      v = number_text(v)
+    elseif t == "boolean" then
+      v = v and "1" or "0"
+    elseif t ~= "string" then
+      unstore(base)
+      error(str_format("redis argument #%d must be a string or number, got %s", i, t), 3)
+    elseif utf8_len and not utf8_len(v) then
+      unstore(base)
+      error(str_format("redis argument #%d is not valid UTF-8 (encode binary values, e.g. base64)", i), 3)
+    end
+    size = size + #v
+    args[base + i] = v
+    if i > 1 and kind >= 2 then
+      local upper = #v <= 5 and v:upper()
+      if kind == 2 and upper == "GET" then kind = 0 end
+      if kind == 3 and upper == "BLOCK" then
+        unstore(base)
+        error("redis " .. name .. " with BLOCK is not allowed in MLE scripts (it would stall the worker)", 3)
+      end
+    end
   end
   if out_bytes + size > MAX_PAYLOAD then
-    for i = 1, n do scratch[i] = nil end
+    unstore(base)
     error(str_format("redis command too large (%d bytes; at most %d bytes may be pending)", size, MAX_PAYLOAD), 3)
   end
-  local parts = { HEADERS[n] or ("*" .. n .. "\r\n") }
-  local k = 1
-  local blocking = false
-  for i = 1, n do
-    local a = scratch[i]
-    scratch[i] = nil
-    local len = #a
-    parts[k + 1] = LENGTHS[len] or ("$" .. len .. "\r\n")
-    parts[k + 2] = a
-    parts[k + 3] = "\r\n"
-    k = k + 3
-    if i > 1 then
-      if kind == 2 and len == 3 and a:upper() == "GET" then kind = 0 end
-      if kind == 3 and len == 5 and a:upper() == "BLOCK" then blocking = true end
-    end
-  end
-  if blocking then
-    error("redis " .. name .. " with BLOCK is not allowed in MLE scripts (it would stall the worker)", 3)
-  end
-  local encoded
-  ok, encoded = pcall(concat, parts, "", 1, k)
-  parts = nil
-  if not ok then error(error_text(encoded), 3) end
-  out_n = out_n + 1
-  out_parts[out_n] = encoded
   out_bytes = out_bytes + size
   S.n_redis = S.n_redis + 1
   pend_n = pend_n + 1
   local j = pend_n
-  pend_kind[j] = kind == 2 and 1 or (kind == 3 and 0) or kind
-  pend_S[j] = S
+  pend_argc[j], pend_S[j] = n, S
+  pend_kind[j] = (kind == 2 and 1) or (kind == 1 and 1) or 0
   if rec.co and co_isyieldable() then
     tickets = tickets + 1
     pend_rec[j], pend_tk[j] = rec, tickets
@@ -509,14 +534,25 @@ function K.redis_command(...)
   return command(select("#", ...), ...)
 end
 
+-- command lines repeat (counters per event type): keep their split, up to a bound
+local split_cache, split_cached = {}, 0
 function K.redis_command_line(line)
   if rawtype(line) ~= "string" then error("command_line expects a string", 2) end
-  local args, n = {}, 0
-  for word in line:gmatch("[^ ]+") do -- hiredis' format split: single spaces, %% is a literal %
-    n = n + 1
-    args[n] = word:find("%", 1, true) and (word:gsub("%%%%", "%%")) or word
+  local split = split_cache[line]
+  if split == nil then
+    local n = 0
+    split = {}
+    for word in line:gmatch("[^ ]+") do -- hiredis' format split: single spaces, %% is a literal %
+      n = n + 1
+      split[n] = word:find("%", 1, true) and (word:gsub("%%%%", "%%")) or word
+    end
+    split.n = n
+    if split_cached < 10000 and #line <= 256 then
+      split_cache[line] = split
+      split_cached = split_cached + 1
+    end
   end
-  return command(n, unpack(args, 1, n))
+  return command(split.n, unpack(split, 1, split.n))
 end
 
 -- A script's own coroutine waits for a reply while the engine coroutine cannot
@@ -561,7 +597,7 @@ local function get_worker()
     return rec
   end
   local co = co_create(pool_body)
-  if not LUAJIT then sethook(co, budget_hook, "", HOOK_COUNT) end
+  if BUDGETED and not LUAJIT then sethook(co, budget_hook, "", HOOK_COUNT) end
   kernel_threads[co] = true
   return { S = nil, m = nil, fwd = false, hops = 0, ticks = 0, co = co }
 end
@@ -827,7 +863,10 @@ local function check_tag(fn, tag, nargs)
 end
 
 function K.analyze_event(...)
-  local tag, t = check_tag("analyze_event", (...), select("#", ...)), select(2, ...)
+  local tag, t = ...
+  if rawtype(tag) ~= "string" or t == nil then
+    tag = check_tag("analyze_event", tag, select("#", ...))
+  end
   local rec = cur
   local target = lookup(analyzers_by_tag, tag)
   if not target then return note_unknown("a", tag) end
@@ -888,7 +927,10 @@ emit = function(index, t)
 end
 
 function K.output_event(...)
-  local tag, t = check_tag("output_event", (...), select("#", ...)), select(2, ...)
+  local tag, t = ...
+  if rawtype(tag) ~= "string" or t == nil then
+    tag = check_tag("output_event", tag, select("#", ...))
+  end
   local rec = cur
   local index = lookup(outputs_by_tag, tag)
   if not index then return note_unknown("o", tag) end
@@ -922,7 +964,7 @@ end
 -- forget queued work and pending commands after the kernel itself failed mid-batch
 function K.reset()
   q_s, q_m, q_h, q_head, q_tail, work = {}, {}, {}, 1, 0, 0
-  out_parts, out_n, out_bytes = {}, 0, 0
+  args, args_n, out_bytes, pend_argc = {}, 0, 0, {}
   pend_kind, pend_rec, pend_tk, pend_S, pend_n = {}, {}, {}, {}, 0
   ready_rec, ready_tk, ready_val, ready_err, ready_n = {}, {}, {}, {}, 0
   cur = plain_rec

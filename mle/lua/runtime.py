@@ -80,6 +80,7 @@ class LuaEngine:
         arm_timer: Callable[[int, float, Any], bool],
         dead_letter: Callable[[int, Any, str], None],
         worker_id: int = 0,
+        budgeted: bool = True,
     ) -> None:
         self.root = root
         self.runtime_name = runtime
@@ -100,6 +101,7 @@ class LuaEngine:
         self._arm_timer = arm_timer
         self._dead_letter = dead_letter
         self.worker_id = worker_id
+        self.budgeted = budgeted
         self.scripts: dict[int, ScriptInfo] = {}
         self._records: dict[int, Any] = {}
         self._table_from = self.lua.table_from
@@ -129,6 +131,7 @@ class LuaEngine:
                 "annotate_error": self.tracker.annotate_error,
                 "worker_id": self.worker_id,
                 "max_memory_kb": self.max_memory_mb * 1024,
+                "budgeted": self.budgeted,
                 "iterex": python.iterex,
                 "items": lua_items,
                 "len": lua_len,

@@ -84,7 +84,7 @@ end
 -- hook is global (setting it per coroutine would reset its counter).
 local function safe_create(f)
   local co = co_create(f)
-  if not LUAJIT then sethook(co, budget_hook, "", HOOK_COUNT) end
+  if K.BUDGETED and not LUAJIT then sethook(co, budget_hook, "", HOOK_COUNT) end
   return co
 end
 
@@ -482,9 +482,30 @@ end
 
 -- the environment --------------------------------------------------------------------
 
+-- os.date(fmt) for "now" changes once a second: scripts that stamp every event
+-- with it (Dragonfly's write-to-log does) get the same string back until it does
+local os_date, os_time = os.date, os.time
+local function make_date()
+  local cache, cached = {}, 0
+  return function(fmt, t)
+    if t ~= nil or rawtype(fmt) ~= "string" or fmt:find("*t", 1, true) then return os_date(fmt, t) end
+    local now = os_time()
+    local hit = cache[fmt]
+    if hit and hit[1] == now then return hit[2] end
+    local text = os_date(fmt, now)
+    if hit then
+      hit[1], hit[2] = now, text
+    elseif cached < 64 then
+      cache[fmt] = { now, text }
+      cached = cached + 1
+    end
+    return text
+  end
+end
+
 local function safe_os()
   return {
-    time = os.time, date = os.date, clock = os.clock, difftime = os.difftime,
+    time = os.time, date = make_date(), clock = os.clock, difftime = os.difftime,
     exit = function() error("os.exit is not allowed in MLE scripts (the engine keeps running)", 2) end,
     getenv = function() return nil end,
   }

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import gc
 import logging
 import signal
 import sys
@@ -39,6 +40,7 @@ def child_setup(name: str, level: int) -> None:
     signals belong to the supervisor."""
     setproctitle.setproctitle(f"mle: {name}")
     die_with_parent()
+    relax_cyclic_gc()
     logging.basicConfig(
         level=level,
         format=f"%(asctime)s %(levelname)s {name} %(name)s: %(message)s",
@@ -49,6 +51,13 @@ def child_setup(name: str, level: int) -> None:
     for signum in (signal.SIGINT, signal.SIGHUP, signal.SIGUSR1):
         signal.signal(signum, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
+def relax_cyclic_gc() -> None:
+    """Events and batches are acyclic and freed by reference counting when a batch
+    ends; a high first-generation threshold keeps the cyclic collector from scanning
+    them first (it cost ~5 % of a worker)."""
+    gc.set_threshold(100_000, 50, 100)
 
 
 def die_with_parent() -> None:

@@ -82,3 +82,38 @@ def make_sharder(key: str, workers: int) -> Sharder:
         return zlib.crc32(value if value is not None else line) % workers
 
     return by_field
+
+
+def make_splitter(key: str, workers: int) -> Callable[[list[bytes]], list[list[bytes]]]:
+    """Split a batch of lines into one list per worker (one call per batch; the usual
+    flow_id key is read inline, without a function call per line)."""
+    if workers <= 1:
+        return lambda lines: [lines]
+    if key not in ("flow_id", "flow"):
+        shard = make_sharder(key, workers)
+
+        def split_by(lines: list[bytes]) -> list[list[bytes]]:
+            out: list[list[bytes]] = [[] for _ in range(workers)]
+            for line in lines:
+                out[shard(line)].append(line)
+            return out
+
+        return split_by
+    fallback = make_sharder("5-tuple", workers)
+
+    def split_by_flow(lines: list[bytes]) -> list[list[bytes]]:
+        out: list[list[bytes]] = [[] for _ in range(workers)]
+        appends = [bucket.append for bucket in out]
+        for line in lines:
+            start = line.find(b'"flow_id":')
+            if start >= 0:
+                end = line.find(b",", start + 10)
+                try:
+                    appends[int(line[start + 10 : end if end > 0 else -1]) % workers](line)
+                    continue
+                except ValueError:
+                    pass
+            appends[fallback(line)](line)
+        return out
+
+    return split_by_flow

@@ -28,7 +28,7 @@ from mle.deadletter import DeadLetterWriter
 from mle.pipeline import build_sources
 from mle.runtime import wire
 from mle.runtime.processes import ChildSpec, child_setup, control_socket, report
-from mle.runtime.shard import make_sharder
+from mle.runtime.shard import make_splitter
 from mle.sources.base import Batch, Source
 from mle.sources.file import FileSource
 from mle.sources.pump import start_pumps
@@ -79,7 +79,7 @@ class Dispatcher:
         self.workers = spec.workers
         self.batch_size = cfg.batch_size
         self.linger = cfg.batch_timeout_ms / 1000
-        self.shard = make_sharder(cfg.shard_key, spec.workers)
+        self.split = make_splitter(cfg.shard_key, spec.workers)
         self.pushes = [self._bind(k) for k in range(spec.workers)]
         self.acks = wire.socket(context, zmq.PULL, bind=spec.endpoints.acks)
         self.acks.setsockopt(zmq.RCVHWM, 0)
@@ -94,6 +94,10 @@ class Dispatcher:
         self.stop_requested = False
         self.counts = {"batches": 0, "redelivered": 0, "isolated": 0, "poison": 0}
 
+    def close(self) -> None:
+        for sock in [*self.pushes, self.acks]:
+            sock.close(linger=0)
+
     def _bind(self, worker: int) -> zmq.Socket:
         return wire.socket(self.context, zmq.PUSH, bind=self.spec.endpoints.worker(worker))
 
@@ -101,22 +105,31 @@ class Dispatcher:
     def add(self, batch: Batch) -> None:
         group = AckGroup(batch.on_done) if batch.on_done is not None else None
         tag = batch.input
-        shard = self.shard
         now = time.monotonic()
-        for line in batch.lines:
-            key = (shard(line), tag)
+        for worker, lines in enumerate(self.split(batch.lines)):
+            if not lines:
+                continue
+            key = (worker, tag)
             buffer = self.buffers.get(key)
             if buffer is None:
                 buffer = self.buffers[key] = []
                 self.buffer_groups[key] = []
                 self.buffer_started[key] = now
-            buffer.append(line)
             if group is not None:
-                groups = self.buffer_groups[key]
-                if not groups or groups[-1] is not group:
-                    groups.append(group)
-            if len(buffer) >= self.batch_size:
+                self.buffer_groups[key].append(group)
+            # keep batches at batch_size: a buffer that fills is sent, the rest starts the next
+            room = self.batch_size - len(buffer)
+            while len(lines) >= room:
+                buffer.extend(lines[:room])
+                lines = lines[room:]
                 self.flush(key)
+                buffer = self.buffers[key] = []
+                self.buffer_groups[key] = [group] if group is not None and lines else []
+                self.buffer_started[key] = now
+                room = self.batch_size
+            buffer.extend(lines)
+            if not buffer:
+                del self.buffers[key], self.buffer_groups[key], self.buffer_started[key]
         if group is not None:
             group.dispatched = True
             group.maybe_done()
@@ -206,13 +219,17 @@ class Dispatcher:
             self.redeliver(worker, crashed, culprit)
 
     def redeliver(self, worker: int, crashed: int, culprit: str) -> None:
-        """Worker ``worker`` was replaced: send it everything it had not finished."""
-        self.pushes[worker].close()
-        self.pushes[worker] = self._bind(worker)
+        """Worker ``worker`` was replaced: send it everything it had not finished. Its
+        replacement connected to the same socket (what was queued for the dead one is
+        gone); a batch the old one finished after all is written once (the sink drops
+        a batch id it already wrote)."""
         self.restart_pending.discard(worker)
-        pending = sorted((bid, rec) for bid, rec in self.in_flight.items() if rec.worker == worker)
-        for batch_id, record in pending:
-            del self.in_flight[batch_id]
+        pending = sorted(bid for bid, rec in self.in_flight.items() if rec.worker == worker)
+        for batch_id in pending:
+            # sending serves acknowledgements: a pending batch may be acknowledged meanwhile
+            record = self.in_flight.pop(batch_id, None)
+            if record is None:
+                continue
             if batch_id != crashed:
                 self.counts["redelivered"] += 1
                 self.send_batch(worker, record.tag, record.lines, record.groups, record.isolate, batch_id)
@@ -277,12 +294,21 @@ def source_main(spec: ChildSpec) -> None:
         for source in sources:
             with contextlib.suppress(OSError):
                 source.close()
-    finally:
+        lines: dict[str, int] = {}
+        for source in sources:
+            lines[source.tag] = lines.get(source.tag, 0) + source.stats.lines
         stats = {s.tag + " " + s.description: {"lines": s.stats.lines, "bytes": s.stats.bytes,
                                                "errors": dict(s.stats.errors)} for s in sources}
-        report(control, "done", {"sources": stats, **dispatcher.counts, "dead_letters": dead_letters.count})
+        report(control, "done", {"sources": stats, "lines": lines, **dispatcher.counts,
+                                 "dead_letters": dead_letters.count})
+    except Exception as exc:  # never report a clean finish for a failure: the supervisor stops
+        log.exception("the source process failed")
+        report(control, "error", 1, f"the source process failed: {exc}")
+        raise
+    finally:
         dead_letters.close()
-        control.close()
+        dispatcher.close()
+        control.close()  # lingers until the report is out
         zcontext.term()
 
 

@@ -181,6 +181,7 @@ class Supervisor:
     # watching ------------------------------------------------------------------------------
     def _watch(self) -> None:
         stop_sent = False
+        stop_deadline = None
         next_stats = time.monotonic() + self.config.engine.stats_interval
         self._stats_reply: dict[str, dict] = {}
         while True:
@@ -189,6 +190,12 @@ class Supervisor:
                 log.info("draining: the source stops reading")
                 self._send("source", "stop")
                 stop_sent = True
+                stop_deadline = time.monotonic() + self.config.engine.drain_timeout
+            if self.flags.now.is_set() or (stop_deadline is not None and time.monotonic() > stop_deadline):
+                pending = [n for n, c in self.children.items() if c.done is None]
+                log.error("stopping without finishing (%s did not finish); batches still in flight are lost",
+                          ", ".join(pending))
+                break
             if self.flags.reopen:
                 self.flags.reopen = False
                 self._send("sink", "reopen")
@@ -295,6 +302,8 @@ class Supervisor:
             + source.get("dead_letters", 0)
         summary = Summary.merge(seconds, workers, [tuple(r) for r in sink.get("outputs", [])], dead,
                                 str(self.config.dead_letter_path))
+        if source.get("lines"):  # the source saw every line; a replaced worker's counters are gone
+            summary.lines_in = dict(source["lines"])
         summary.workers = self.workers
         summary.restarts = self.restart_count
         summary.poison = source.get("poison", 0)

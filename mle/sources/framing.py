@@ -5,7 +5,7 @@ standard input) delivers bytes in arbitrary pieces: :class:`LineFramer` keeps th
 partial last line between reads. A *message* (a datagram, a Redis list element, a
 ZeroMQ or NATS message) is whole: :func:`split_record` splits it.
 
-The rule shared with :class:`mle.sources.file.LineReader`: a line longer than
+The rule every source follows: a line longer than
 ``max_line_bytes`` is passed on cut to ``max_line_bytes + 1`` bytes (the worker
 rejects it as ``too_large`` and dead-letters that prefix) and the rest of that line
 is skipped. Empty lines carry nothing and are dropped here.

@@ -170,7 +170,15 @@ def test_a_killed_worker_is_replaced_and_nothing_is_lost(make_root, tmp_path, en
     victims = children_of(process.pid, "mle: worker-0")
     assert len(victims) == 1
     os.kill(victims[0], signal.SIGKILL)
-    wait_for(lambda: len(out.read_bytes().splitlines()) >= total, what="every event after the restart")
+    try:
+        wait_for(lambda: len(out.read_bytes().splitlines()) >= total, what="every event after the restart")
+    except AssertionError as timeout:  # say what is missing and what the engine logged
+        process.send_signal(signal.SIGTERM)
+        _, err = process.communicate(timeout=60)
+        lines = out.read_bytes().splitlines()
+        missing = sorted(set(range(total)) - {orjson.loads(x)["i"] for x in lines})
+        raise AssertionError(f"{len(lines)} lines, {len(missing)} missing (first {missing[:5]}):\n"
+                             f"{err.decode()[-3000:]}") from timeout
     process.send_signal(signal.SIGTERM)
     _, stderr = process.communicate(timeout=60)
     assert process.returncode == 0, stderr.decode()
