@@ -224,8 +224,16 @@ def replay_command(
     else:
         flags = Flags()
         install_signal_handlers(flags)
-        summary = Supervisor(config, workers=count, flags=flags, replay_files=paths, replay_input=tag, out=out,
-                             keep_going=keep_going, log_level=logging.getLogger().level).run()
+        supervisor = Supervisor(config, workers=count, flags=flags, replay_files=paths, replay_input=tag, out=out,
+                                keep_going=keep_going, log_level=logging.getLogger().level)
+        if progress if progress is not None else stderr.is_terminal:
+            with Progress(TextColumn("replay"), BarColumn(), DownloadColumn(), TimeRemainingColumn(),
+                          console=stderr, transient=True) as bar:
+                task = bar.add_task("replay", total=None)
+                supervisor.on_progress = lambda done, total: bar.update(task, completed=done, total=total)
+                summary = supervisor.run()
+        else:
+            summary = supervisor.run()
     for line in _annotated_events(_output_files(config, out), show) if show else []:
         Console(highlight=True).print(JSON.from_data(orjson.loads(line)))
     summary.render(stderr, ", ".join(paths))

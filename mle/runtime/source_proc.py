@@ -289,8 +289,14 @@ def source_main(spec: ChildSpec) -> None:
         zcontext.term()
         return
     report(control, "ready")
+
+    def progress() -> None:
+        done = sum(s.progress()[0] for s in sources)
+        totals = [s.progress()[1] for s in sources]
+        report(control, "progress", done, None if None in totals else sum(totals))
+
     try:
-        _dispatch(dispatcher, batches, threads, stop)
+        _dispatch(dispatcher, batches, threads, stop, progress if replay else None)
         for source in sources:
             with contextlib.suppress(OSError):
                 source.close()
@@ -327,9 +333,13 @@ def _replay_in_order(sources: list[Source], batches: queue.Queue, stop: threadin
 
 
 def _dispatch(dispatcher: Dispatcher, batches: queue.Queue, threads: list[threading.Thread],
-              stop: threading.Event) -> None:
+              stop: threading.Event, progress: Callable[[], None] | None = None) -> None:
     """The main loop: lines to workers until stopped or the inputs end, then drain."""
+    next_progress = time.monotonic()
     while True:
+        if progress is not None and time.monotonic() >= next_progress:
+            progress()
+            next_progress = time.monotonic() + 0.5
         try:
             batch = batches.get(timeout=dispatcher.linger / 2 or 0.001)
         except queue.Empty:

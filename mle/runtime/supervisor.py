@@ -24,6 +24,7 @@ import multiprocessing
 import os
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -69,7 +70,8 @@ class Supervisor:
 
     def __init__(self, config: Config, *, workers: int, flags: Flags, replay_files: tuple[str, ...] = (),
                  replay_input: str = "", out: str | None = None, keep_going: bool = False,
-                 log_level: int = logging.WARNING) -> None:
+                 log_level: int = logging.WARNING,
+                 on_progress: Callable[[int, int | None], None] | None = None) -> None:
         self.config = config
         self.workers = workers
         self.flags = flags
@@ -84,6 +86,7 @@ class Supervisor:
         self.worker_timeout = config.engine.worker_timeout
         self.restart_count = 0
         self.started = 0.0
+        self.on_progress = on_progress  # (bytes read, total bytes or None) while replaying
 
     # the run -----------------------------------------------------------------------
     def run(self) -> Summary:
@@ -170,6 +173,9 @@ class Supervisor:
             error = EngineFailed(text)
             error.exit_code = code
             raise error
+        elif kind == "progress":
+            if self.on_progress is not None:
+                self.on_progress(message[1], message[2])
         elif kind in ("done", "stats"):
             child.done = message[1] if kind == "done" else child.done
             if kind == "stats":

@@ -160,3 +160,23 @@ def test_cli_exits_2_with_the_message(make_root):
 def test_missing_config_file(tmp_path):
     with pytest.raises(ConfigError, match=r"no config\.lua in"):
         Root.locate(tmp_path)
+
+
+@pytest.mark.parametrize("config_file, env", [
+    ("config.lua", {}),
+    ("deploy/sensor.lua", {}),
+    ("deploy/sensor.lua", {"MLE_OPENSEARCH_URL": "opensearch+http://opensearch:9200/mle-%Y.%m.%d"}),
+])
+def test_shipped_configs_are_valid(monkeypatch, tmp_path, config_file, env):
+    from mle.connectors import Context, build_sink, build_source
+    from tests.conftest import REPO
+
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    config = load_config(Root.locate(REPO, REPO / config_file))
+    context = Context(root=config.root.path, run_dir=tmp_path, log_dir=tmp_path)
+    for spec in config.inputs:
+        build_source(spec.tag, spec.uri, spec.options, spec.tag, context)
+    for spec in config.outputs:
+        build_sink(spec.tag, spec.uri, spec.options, spec.label, context)
+    assert config.analyzers and config.inputs and config.outputs
