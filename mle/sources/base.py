@@ -50,6 +50,7 @@ class Source(ABC):
         self.endpoint = endpoint
         self.context = context
         self.stats = SourceStats()
+        self._ready: list[bytes] = []  # lines read beyond the last batch, handed out next time
 
     @property
     def description(self) -> str:
@@ -63,6 +64,15 @@ class Source(ABC):
     def read_batch(self, max_lines: int, timeout: float) -> Batch | None:
         """Up to ``max_lines`` lines, waiting at most ``timeout`` s; an empty batch when
         idle, None when a finite source is exhausted."""
+
+    def take(self, lines: list[bytes], max_lines: int, received: int) -> Batch:
+        """A batch of at most ``max_lines`` of ``lines`` (the rest waits in ``_ready``
+        for the next call), counted in the source's stats."""
+        if len(lines) > max_lines:
+            lines, self._ready = lines[:max_lines], lines[max_lines:]
+        self.stats.lines += len(lines)
+        self.stats.bytes += received
+        return Batch(self.tag, lines, size=received)
 
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release resources; a blocked read_batch returns soon after."""

@@ -48,7 +48,6 @@ class FileSource(Source):
         self.poll_interval = opts.get("poll_interval", 0.2)
         self.max_line_bytes = opts.get("max_line_bytes", context.max_line_bytes)
         self._framer: LineFramer | None = None
-        self._ready: list[bytes] = []  # lines read beyond the last batch
         self._stream: BinaryIO | None = None
         self._raw: BinaryIO | None = None
         self._closed = threading.Event()
@@ -82,16 +81,11 @@ class FileSource(Source):
                         lines.append(last)
                 break
             lines.extend(framer.feed(chunk))  # split in C, not a Python call per line
-        if len(lines) > max_lines:
-            lines, self._ready = lines[:max_lines], lines[max_lines:]
-        consumed = raw.tell() - start
-        self.stats.lines += len(lines)
-        self.stats.bytes += consumed
         if not lines and ended:
             if not self.follow or self._closed.is_set():
                 return None
             self._closed.wait(min(timeout, self.poll_interval))
-        return Batch(self.tag, lines, size=consumed)
+        return self.take(lines, max_lines, raw.tell() - start)
 
     def progress(self) -> tuple[int, int | None]:
         return self.stats.bytes, self._total

@@ -64,7 +64,6 @@ class StreamListenerSource(Source):
         self._selector: selectors.BaseSelector | None = None
         self._waker: Waker | None = None
         self._writers: set[_Writer] = set()
-        self._ready: list[bytes] = []
         self._guard = ReadGuard()
 
     @abstractmethod
@@ -118,11 +117,7 @@ class StreamListenerSource(Source):
                         received += self._receive(key.data, lines)
                 if remaining <= 0:
                     break
-            if len(lines) > max_lines:
-                lines, self._ready = lines[:max_lines], lines[max_lines:]
-            self.stats.lines += len(lines)
-            self.stats.bytes += received
-            return Batch(self.tag, lines, size=received)
+            return self.take(lines, max_lines, received)
 
     def _accept(self) -> None:
         assert self._listener is not None and self._selector is not None

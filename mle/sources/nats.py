@@ -87,7 +87,6 @@ class NatsSource(Source):
         self._backoff = 0.0
         self._retry_at = 0.0
         self._pinged_at = 0.0
-        self._ready: list[bytes] = []
         self._guard = ReadGuard()
 
     @property
@@ -168,11 +167,7 @@ class NatsSource(Source):
                     continue
                 if not events or remaining <= 0:
                     break
-            if len(lines) > max_lines:
-                lines, self._ready = lines[:max_lines], lines[max_lines:]
-            self.stats.lines += len(lines)
-            self.stats.bytes += received
-            return Batch(self.tag, lines, size=received)
+            return self.take(lines, max_lines, received)
 
     def close(self) -> None:
         self._guard.close(self._wake, self._release)

@@ -39,7 +39,6 @@ class StdinSource(Source):
         self._selector: selectors.BaseSelector | None = None
         self._waker: Waker | None = None
         self._eof = False
-        self._ready: list[bytes] = []
         self._guard = ReadGuard()
 
     @property
@@ -90,11 +89,7 @@ class StdinSource(Source):
                         lines.append(last)
                 if remaining <= 0:
                     break
-            if len(lines) > max_lines:
-                lines, self._ready = lines[:max_lines], lines[max_lines:]
-            self.stats.lines += len(lines)
-            self.stats.bytes += received
-            return Batch(self.tag, lines, size=received)
+            return self.take(lines, max_lines, received)
 
     def close(self) -> None:
         self._guard.close(self._wake, self._release)

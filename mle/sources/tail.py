@@ -80,7 +80,6 @@ class TailSource(Source):
         self._rotated: list[_OpenFile] = []  # old files still read during their grace period
         self._first_open = True
         self._waiting_logged = False
-        self._ready: list[bytes] = []
         self._guard = ReadGuard()
 
     @property

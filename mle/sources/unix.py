@@ -105,7 +105,6 @@ class UnixDatagramSource(Source):
         self._selector: selectors.BaseSelector | None = None
         self._waker: Waker | None = None
         self._identity: tuple[int, int] | None = None
-        self._ready: list[bytes] = []
         self._guard = ReadGuard()
 
     @property
@@ -156,11 +155,7 @@ class UnixDatagramSource(Source):
                 received += self._drain(lines, max_lines)
                 if remaining <= 0:
                     break
-            if len(lines) > max_lines:
-                lines, self._ready = lines[:max_lines], lines[max_lines:]
-            self.stats.lines += len(lines)
-            self.stats.bytes += received
-            return Batch(self.tag, lines, size=received)
+            return self.take(lines, max_lines, received)
 
     def _drain(self, lines: list[bytes], max_lines: int) -> int:
         """Receive queued datagrams until none is left or ``max_lines`` are held."""

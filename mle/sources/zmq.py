@@ -72,7 +72,6 @@ class ZmqSource(Source):
         self.messages = 0
         self._context: zmq.Context | None = None
         self._socket: zmq.Socket | None = None
-        self._ready: list[bytes] = []
         self._guard = ReadGuard()
 
     @property
@@ -127,11 +126,7 @@ class ZmqSource(Source):
                     lines.extend(split_record(record, self.max_line_bytes))
                 if remaining <= 0:
                     break
-            if len(lines) > max_lines:
-                lines, self._ready = lines[:max_lines], lines[max_lines:]
-            self.stats.lines += len(lines)
-            self.stats.bytes += received
-            return Batch(self.tag, lines, size=received)
+            return self.take(lines, max_lines, received)
 
     def close(self) -> None:
         self._guard.close(lambda: None, self._release)

@@ -8,13 +8,13 @@ import shutil
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import orjson
 import pytest
 
 from tests.conftest import REPO, run_mle
+from tests.waiting import wait_for
 
 SAMPLE = REPO / "data/eve/sample.eve.json.gz"
 SAMPLE_LINES = gzip.decompress(SAMPLE.read_bytes()).splitlines()
@@ -116,15 +116,6 @@ def test_keep_going_processes_and_exits_3(tmp_path):
     out = read_json_lines(tmp_path / "o.json")
     assert len(out) == len(SAMPLE_LINES) - 1
     assert out[0]["mle"]["errors"][0]["error"] == "skipped: script is quarantined"
-
-
-def wait_for(predicate, timeout: float = 30.0, what: str = "condition") -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def count_lines(path: Path) -> int:

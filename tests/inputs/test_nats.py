@@ -79,7 +79,7 @@ def test_reconnects_and_resubscribes_after_a_server_restart(make_source, nats_bi
         assert source.stats.errors["nats_disconnect"] == 1
         server.start()
         wait_for(lambda: source.read_batch(256, 0.05) is not None and source.reconnects == 1, 10,
-                 message="the reconnect")
+                 what="the reconnect")
         publisher = NatsPublisher(server.port)
         publisher.publish("eve", records(5, start=5))
         publisher.flush()

@@ -121,7 +121,7 @@ def test_channel_resubscribes_after_a_server_restart(make_source, short_dir: Pat
         assert source.read_batch(256, 0.05).lines == []
         server.start()
         wait_for(lambda: dict(server.client().pubsub_numsub("suricata"))[b"suricata"] == 1
-                 or source.read_batch(256, 0.05) is None, message="the new subscription")
+                 or source.read_batch(256, 0.05) is None, what="the new subscription")
         server.client().publish("suricata", records(1, start=1)[0])
         assert seqs(collect(source, 1)) == [1]
         assert source.stats.errors["redis_reconnect"] == 1

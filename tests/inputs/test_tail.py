@@ -79,7 +79,7 @@ def test_rename_and_create_rotation_loses_nothing(make_source, tmp_path: Path) -
     assert seqs(collect(source, 10)) == list(range(10))
     os.rename(path, tmp_path / "eve.json.1")
     path.touch()  # logrotate's "create"
-    wait_for(lambda: source.read_batch(256, 0.02).lines or source.rotations, message="the rotation")
+    wait_for(lambda: source.read_batch(256, 0.02).lines or source.rotations, what="the rotation")
     old.write(b"".join(r + b"\n" for r in records(5, start=10)))  # before Suricata's reopen
     old.flush()
     old.close()
@@ -111,7 +111,7 @@ def test_copytruncate_restarts_at_zero(make_source, tmp_path: Path) -> None:
     shutil.copy(path, tmp_path / "eve.json.1")  # logrotate copytruncate
     os.truncate(path, 0)
     wait_for(lambda: source.read_batch(256, 0.02).lines or source.stats.errors["file_truncated"],
-             message="the truncation to be noticed")
+             what="the truncation to be noticed")
     append(path, records(3, start=20))
     assert seqs(collect(source, 3)) == [20, 21, 22]
     assert source.stats.errors["file_truncated"] == 1
@@ -174,7 +174,7 @@ def test_real_logrotate_create_and_copytruncate(make_source, tmp_path: Path) -> 
     assert seqs(collect(source, 5)) == [5, 6, 7, 8, 9]
     _logrotate(tmp_path, path, "copytruncate")
     wait_for(lambda: source.read_batch(256, 0.02).lines or source.stats.errors["file_truncated"],
-             message="the truncation to be noticed")
+             what="the truncation to be noticed")
     append(path, records(5, start=10))
     assert seqs(collect(source, 5)) == [10, 11, 12, 13, 14]
     assert drain(source, 0.1) == []

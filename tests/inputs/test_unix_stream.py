@@ -55,7 +55,7 @@ def test_writer_that_reconnects_keeps_delivering(make_source, short_dir: Path) -
         writer.send(record)
     assert len(collect(source, 10)) == 10
     writer.close()
-    wait_for(lambda: drain(source, 0.05) == [] and source.writers == 0, message="the disconnect")
+    wait_for(lambda: drain(source, 0.05) == [] and source.writers == 0, what="the disconnect")
     writer.connect()
     for record in records(10, start=10):
         writer.send(record)
@@ -79,7 +79,7 @@ def test_suricata_reconnects_after_mle_restarts(make_source, short_dir: Path) ->
     for record in records(3, start=1):
         writer.send(record)
     second = make_source(f"unix://{path}")
-    wait_for(lambda: writer.send(records(1, start=100)[0]), timeout=5, interval=0.1, message="a reconnect")
+    wait_for(lambda: writer.send(records(1, start=100)[0]), timeout=5, interval=0.1, what="a reconnect")
     assert orjson.loads(collect(second, 1)[-1])["seq"] == 100
 
 

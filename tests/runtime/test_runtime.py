@@ -19,6 +19,7 @@ import orjson
 import pytest
 
 from tests.conftest import REPO, run_mle
+from tests.waiting import wait_for
 
 FORWARD = "function loop(msg) if msg then dragonfly.analyze_event(default_analyzer, msg) end end"
 
@@ -34,15 +35,6 @@ def config(eve: Path, out: str = "file://out.json", extra: str = "", analyzer: s
 
 def lines_of(path: Path) -> list[dict]:
     return [orjson.loads(line) for line in path.read_bytes().splitlines()] if path.exists() else []
-
-
-def wait_for(predicate, timeout: float = 60.0, what: str = "condition") -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def processes_titled(title: str) -> list[int]:
