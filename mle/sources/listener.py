@@ -30,17 +30,15 @@ from dataclasses import dataclass
 from typing import Any
 
 from mle.connectors import Context, Endpoint
-from mle.sources.base import Batch, Source
+from mle.sources.base import Batch
 from mle.sources.faults import count_fault
 from mle.sources.framing import LineFramer
-from mle.sources.guard import ReadGuard
-from mle.sources.sockets import Waker
+from mle.sources.selecting import SelectingSource
 
 log = logging.getLogger("mle.input")
 
 RECV_SIZE = 256 << 10
 _ACCEPT = object()
-_WAKE = object()
 
 
 @dataclass(eq=False)
@@ -52,7 +50,7 @@ class _Writer:
     name: str
 
 
-class StreamListenerSource(Source):
+class StreamListenerSource(SelectingSource):
     """Base of the listening stream sources; subclasses create the bound socket."""
 
     def __init__(self, tag: str, endpoint: Endpoint, options: Mapping[str, Any], context: Context) -> None:
@@ -61,10 +59,7 @@ class StreamListenerSource(Source):
         self.backlog = int(options.get("backlog", 128))
         self.connections_total = 0
         self._listener: socket.socket | None = None
-        self._selector: selectors.BaseSelector | None = None
-        self._waker: Waker | None = None
         self._writers: set[_Writer] = set()
-        self._guard = ReadGuard()
 
     @abstractmethod
     def _bind(self) -> socket.socket:
@@ -88,10 +83,7 @@ class StreamListenerSource(Source):
             raise OSError(exc.errno, f"{self.endpoint.label}: cannot listen: {exc.strerror}") from None
         sock.setblocking(False)
         self._listener = sock
-        self._waker = Waker()
-        self._selector = selectors.DefaultSelector()
-        self._selector.register(sock, selectors.EVENT_READ, _ACCEPT)
-        self._selector.register(self._waker, selectors.EVENT_READ, _WAKE)
+        self._open_selector().register(sock, selectors.EVENT_READ, _ACCEPT)
 
     # reading --------------------------------------------------------------------------
     def read_batch(self, max_lines: int, timeout: float) -> Batch | None:
@@ -110,10 +102,7 @@ class StreamListenerSource(Source):
                 for key, _ in events:
                     if key.data is _ACCEPT:
                         self._accept()
-                    elif key.data is _WAKE:
-                        assert self._waker is not None
-                        self._waker.clear()
-                    else:
+                    elif not self._woken(key):
                         received += self._receive(key.data, lines)
                 if remaining <= 0:
                     break
@@ -166,25 +155,12 @@ class StreamListenerSource(Source):
         log.debug("%s: %s disconnected (%d connected)", self.endpoint.label, writer.name, len(self._writers))
 
     # closing --------------------------------------------------------------------------
-    def close(self) -> None:
-        self._guard.close(self._wake, self._release)
-
-    def _wake(self) -> None:
-        if self._waker is not None:
-            self._waker.wake()
-
-    def _release(self) -> None:
+    def _release_descriptors(self) -> None:
         for writer in list(self._writers):
             with contextlib.suppress(OSError):
                 writer.sock.close()
         self._writers.clear()
-        if self._selector is not None:
-            self._selector.close()
-            self._selector = None
         if self._listener is not None:
             self._listener.close()
             self._listener = None
             self._unbind()
-        if self._waker is not None:
-            self._waker.close()
-            self._waker = None

@@ -29,12 +29,11 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 from mle.connectors import Context, Endpoint, check_options
 from mle.errors import ConfigError
-from mle.sources.base import Batch, Source
+from mle.sources.base import Batch
 from mle.sources.faults import count_fault
 from mle.sources.framing import split_record
-from mle.sources.guard import ReadGuard
 from mle.sources.natsclient import NatsServer, NatsSubscriber
-from mle.sources.sockets import Waker
+from mle.sources.selecting import SelectingSource
 
 log = logging.getLogger("mle.input")
 
@@ -64,7 +63,7 @@ def parse_nats_uri(endpoint: Endpoint, options: Mapping[str, Any]) -> tuple[Nats
     return server, subject, options.get("queue", query.get("queue"))
 
 
-class NatsSource(Source):
+class NatsSource(SelectingSource):
     """Subscribes to a NATS subject; reconnects and resubscribes when the server goes away."""
 
     OPTIONS: Mapping[str, type | tuple] = {
@@ -82,12 +81,9 @@ class NatsSource(Source):
         self.reconnects = 0
         self._client = NatsSubscriber(self.server, name=f"mle {tag}", connect_timeout=opts.get("connect_timeout", 5.0))
         self._client.subscribe(self.subject, self.queue)
-        self._selector: selectors.BaseSelector | None = None
-        self._waker: Waker | None = None
         self._backoff = 0.0
         self._retry_at = 0.0
         self._pinged_at = 0.0
-        self._guard = ReadGuard()
 
     @property
     def description(self) -> str:
@@ -100,10 +96,7 @@ class NatsSource(Source):
         except OSError as exc:
             where = f"{self.subject!r} at {self.server}"
             raise OSError(f"{self.endpoint.label}: cannot subscribe to {where}: {exc}") from None
-        self._waker = Waker()
-        self._selector = selectors.DefaultSelector()
-        self._selector.register(self._waker, selectors.EVENT_READ, None)
-        self._selector.register(self._client.fileno(), selectors.EVENT_READ, self._client)
+        self._open_selector().register(self._client.fileno(), selectors.EVENT_READ, self._client)
 
     # connection ----------------------------------------------------------------------
     def _lost(self, exc: Exception) -> None:
@@ -154,9 +147,7 @@ class NatsSource(Source):
                     self._keepalive(now)
                     events = self._selector.select(remaining if remaining > 0 else 0)
                     for key, _ in events:
-                        if key.data is None:
-                            assert self._waker is not None
-                            self._waker.clear()
+                        if self._woken(key):
                             continue
                         for payload in self._client.receive():
                             self.messages += 1
@@ -169,18 +160,5 @@ class NatsSource(Source):
                     break
             return self.take(lines, max_lines, received)
 
-    def close(self) -> None:
-        self._guard.close(self._wake, self._release)
-
-    def _wake(self) -> None:
-        if self._waker is not None:
-            self._waker.wake()
-
-    def _release(self) -> None:
+    def _release_descriptors(self) -> None:
         self._client.close()
-        if self._selector is not None:
-            self._selector.close()
-            self._selector = None
-        if self._waker is not None:
-            self._waker.close()
-            self._waker = None

@@ -16,16 +16,15 @@ from collections.abc import Mapping
 from typing import Any
 
 from mle.connectors import Context, Endpoint, check_options
-from mle.sources.base import Batch, Source
+from mle.sources.base import Batch
 from mle.sources.framing import LineFramer
-from mle.sources.guard import ReadGuard
-from mle.sources.sockets import Waker
+from mle.sources.selecting import SelectingSource
 
 READ_SIZE = 1 << 20
 STDIN_FD = 0
 
 
-class StdinSource(Source):
+class StdinSource(SelectingSource):
     """Lines of the process's standard input; finite."""
 
     OPTIONS: Mapping[str, type | tuple] = {"max_line_bytes": int}
@@ -36,10 +35,7 @@ class StdinSource(Source):
         self.max_line_bytes = opts.get("max_line_bytes", context.max_line_bytes)
         self._framer = LineFramer(self.max_line_bytes)
         self._fd: int | None = None
-        self._selector: selectors.BaseSelector | None = None
-        self._waker: Waker | None = None
         self._eof = False
-        self._guard = ReadGuard()
 
     @property
     def description(self) -> str:
@@ -53,11 +49,9 @@ class StdinSource(Source):
         except OSError:
             raise OSError(f"{self.endpoint.label}: this process has no standard input") from None
         self._fd = STDIN_FD
-        self._waker = Waker()
-        self._selector = selectors.DefaultSelector()
+        selector = self._open_selector()
         try:
-            self._selector.register(self._fd, selectors.EVENT_READ, "input")
-            self._selector.register(self._waker, selectors.EVENT_READ, "wake")
+            selector.register(self._fd, selectors.EVENT_READ)
         except (PermissionError, ValueError):
             # a regular file (e.g. `mle run < eve.json`) cannot be polled; it is always readable
             self._selector.close()
@@ -76,7 +70,7 @@ class StdinSource(Source):
                 remaining = deadline - time.monotonic()
                 if self._selector is not None:
                     events = self._selector.select(remaining if remaining > 0 else 0)
-                    if not any(key.data == "input" for key, _ in events):
+                    if not [key for key, _ in events if not self._woken(key)]:
                         break
                 chunk = os.read(self._fd, READ_SIZE)
                 received += len(chunk)
@@ -91,18 +85,5 @@ class StdinSource(Source):
                     break
             return self.take(lines, max_lines, received)
 
-    def close(self) -> None:
-        self._guard.close(self._wake, self._release)
-
-    def _wake(self) -> None:
-        if self._waker is not None:
-            self._waker.wake()
-
-    def _release(self) -> None:
-        if self._selector is not None:
-            self._selector.close()
-            self._selector = None
-        if self._waker is not None:
-            self._waker.close()
-            self._waker = None
+    def _release_descriptors(self) -> None:
         self._fd = None  # standard input itself stays open: it is the process's

@@ -33,12 +33,12 @@ from pathlib import Path
 from typing import Any
 
 from mle.connectors import Context, Endpoint, check_options
-from mle.sources.base import Batch, Source
+from mle.sources.base import Batch
 from mle.sources.faults import count_fault
 from mle.sources.framing import split_record
-from mle.sources.guard import ReadGuard
 from mle.sources.listener import StreamListenerSource
-from mle.sources.sockets import Waker, bind_unix, parse_mode, socket_identity, unlink_if_ours
+from mle.sources.selecting import SelectingSource
+from mle.sources.sockets import bind_unix, parse_mode, socket_identity, unlink_if_ours
 
 log = logging.getLogger("mle.input")
 
@@ -86,7 +86,7 @@ class UnixStreamSource(StreamListenerSource):
         unlink_if_ours(self.path, self._identity)
 
 
-class UnixDatagramSource(Source):
+class UnixDatagramSource(SelectingSource):
     """Bound unix datagram socket; each datagram holds one record (or several lines)."""
 
     OPTIONS: Mapping[str, type | tuple] = {"max_line_bytes": int, "mode": (int, str), "group": str, "rcvbuf": int}
@@ -102,10 +102,7 @@ class UnixDatagramSource(Source):
         self.datagrams = 0
         self._buffer = bytearray(max(self.max_line_bytes + 1, MIN_DATAGRAM_BUFFER))
         self._sock: socket.socket | None = None
-        self._selector: selectors.BaseSelector | None = None
-        self._waker: Waker | None = None
         self._identity: tuple[int, int] | None = None
-        self._guard = ReadGuard()
 
     @property
     def description(self) -> str:
@@ -130,10 +127,7 @@ class UnixDatagramSource(Source):
                 sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, self.rcvbuf)
         sock.setblocking(False)
         self._sock = sock
-        self._waker = Waker()
-        self._selector = selectors.DefaultSelector()
-        self._selector.register(sock, selectors.EVENT_READ)
-        self._selector.register(self._waker, selectors.EVENT_READ)
+        self._open_selector().register(sock, selectors.EVENT_READ)
         qlen = _max_dgram_qlen()
         if qlen is not None and qlen < 256:
             log.info("%s: the kernel queues at most %d datagrams per socket (net.unix.max_dgram_qlen); "
@@ -178,21 +172,8 @@ class UnixDatagramSource(Source):
             lines.extend(split_record(data, self.max_line_bytes))
         return received
 
-    def close(self) -> None:
-        self._guard.close(self._wake, self._release)
-
-    def _wake(self) -> None:
-        if self._waker is not None:
-            self._waker.wake()
-
-    def _release(self) -> None:
-        if self._selector is not None:
-            self._selector.close()
-            self._selector = None
+    def _release_descriptors(self) -> None:
         if self._sock is not None:
             self._sock.close()
             self._sock = None
             unlink_if_ours(self.path, self._identity)
-        if self._waker is not None:
-            self._waker.close()
-            self._waker = None
