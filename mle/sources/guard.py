@@ -30,6 +30,11 @@ class ReadGuard:
     def __exit__(self, *exc: object) -> None:
         self._lock.release()
 
+    @property
+    def reading(self) -> bool:
+        """True while a reader is inside ``with guard:``."""
+        return self._lock.locked()
+
     def wait(self, seconds: float) -> bool:
         """Sleep up to ``seconds`` unless closing; True if closing."""
         return self.closing.wait(seconds) if seconds > 0 else self.closing.is_set()

@@ -19,6 +19,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterable
 from pathlib import Path
@@ -316,3 +317,15 @@ if __name__ == "__main__":
             sys.exit(f"record {index} dropped")
     writer.close()
     print(writer.sent)
+
+
+def assert_close_ends_a_blocked_read(source) -> None:
+    """``close()`` from another thread ends a read that would otherwise wait 30 s, and
+    later reads report the end (None)."""
+    thread = threading.Thread(target=source.read_batch, args=(256, 30.0))
+    thread.start()
+    wait_for(lambda: source._guard.reading, what="the read to start")
+    source.close()
+    thread.join(10)
+    assert not thread.is_alive(), "close() left the read blocked"
+    assert source.read_batch(256, 0.1) is None

@@ -11,7 +11,7 @@ import orjson
 import pytest
 import redis as redis_py
 from drivers import RedisDriver
-from input_peers import PersistentRedis, collect, drain, records, wait_for
+from input_peers import PersistentRedis, assert_close_ends_a_blocked_read, collect, drain, records, wait_for
 
 from mle.errors import ConfigError
 
@@ -302,13 +302,5 @@ def test_wrong_key_type_is_counted_and_retried(make_source, redis_client, sock) 
 
 
 def test_close_returns_promptly_while_blocked(make_source, redis_client, sock) -> None:
-    source = make_source(f"redis:///stream/s?socket={sock}")
-    thread = threading.Thread(target=source.read_batch, args=(256, 10.0))
-    thread.start()
-    time.sleep(0.05)
-    started = time.monotonic()
-    source.close()
-    thread.join(2)
-    assert time.monotonic() - started < 0.5
-    assert source.read_batch(256, 0.1) is None
-    wait_for(lambda: not thread.is_alive())
+    assert_close_ends_a_blocked_read(make_source(f"redis:///stream/s?socket={sock}"))
+

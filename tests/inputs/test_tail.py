@@ -5,13 +5,11 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-import threading
-import time
 from pathlib import Path
 
 import orjson
 import pytest
-from input_peers import collect, drain, records, wait_for
+from input_peers import assert_close_ends_a_blocked_read, collect, drain, records, wait_for
 
 
 def append(path: Path, lines: list[bytes], raw: bytes = b"") -> None:
@@ -140,15 +138,7 @@ def test_over_long_line_and_garbage_do_not_stop_the_tail(make_source, tmp_path: 
 
 
 def test_close_wakes_an_idle_read(make_source, tmp_path: Path) -> None:
-    source = make_source(f"tail://{tmp_path}/eve.json", poll_interval=10.0)
-    thread = threading.Thread(target=source.read_batch, args=(256, 10.0))
-    thread.start()
-    time.sleep(0.05)
-    started = time.monotonic()
-    source.close()
-    thread.join(2)
-    assert not thread.is_alive() and time.monotonic() - started < 0.5
-    assert source.read_batch(256, 0.1) is None
+    assert_close_ends_a_blocked_read(make_source(f"tail://{tmp_path}/eve.json", poll_interval=10.0))
 
 
 def _logrotate(tmp_path: Path, path: Path, directive: str) -> None:

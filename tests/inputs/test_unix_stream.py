@@ -11,7 +11,7 @@ from pathlib import Path
 
 import orjson
 import pytest
-from input_peers import SuricataWriter, collect, drain, records, wait_for
+from input_peers import SuricataWriter, assert_close_ends_a_blocked_read, collect, drain, records, wait_for
 
 from mle.errors import ConfigError
 
@@ -198,16 +198,7 @@ def test_unknown_option_is_a_config_error(make_source, short_dir: Path) -> None:
 
 
 def test_close_wakes_a_blocked_read(make_source, short_dir: Path) -> None:
-    source = make_source(f"unix://{short_dir}/eve.sock")
-    result: list[object] = []
-    thread = threading.Thread(target=lambda: result.append(source.read_batch(256, 30.0)))
-    thread.start()
-    time.sleep(0.1)
-    started = time.monotonic()
-    source.close()
-    thread.join(2)
-    assert not thread.is_alive() and time.monotonic() - started < 0.5
-    assert source.read_batch(256, 0.1) is None
+    assert_close_ends_a_blocked_read(make_source(f"unix://{short_dir}/eve.sock"))
 
 
 def test_batches_respect_max_lines(make_source, short_dir: Path) -> None:

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import threading
-import time
 from collections.abc import Iterator
 
 import orjson
 import pytest
 import zmq
-from input_peers import collect, drain, free_port, records
+from input_peers import assert_close_ends_a_blocked_read, collect, drain, free_port, records
 
 from mle.errors import ConfigError
 
@@ -117,11 +115,5 @@ def test_config_errors(make_source, uri: str, options: dict, message: str) -> No
 
 
 def test_close_is_prompt(make_source) -> None:
-    source = make_source("zmq+tcp://127.0.0.1:0")
-    thread = threading.Thread(target=source.read_batch, args=(256, 10.0))
-    thread.start()
-    time.sleep(0.05)
-    started = time.monotonic()
-    source.close()
-    thread.join(2)
-    assert not thread.is_alive() and time.monotonic() - started < 0.5
+    assert_close_ends_a_blocked_read(make_source("zmq+tcp://127.0.0.1:0"))
+
