@@ -9,6 +9,7 @@ dead-letter file with the reason, never nowhere.
 
 from __future__ import annotations
 
+import logging
 from abc import ABC, abstractmethod
 from collections import Counter
 from collections.abc import Mapping
@@ -16,6 +17,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from mle.connectors import Context, Endpoint
+
+log = logging.getLogger("mle.sinks")
 
 
 @dataclass
@@ -60,3 +63,14 @@ class Sink(ABC):
 
     def close(self) -> None:  # noqa: B027 - optional hook
         """Flush and release resources."""
+
+    def _write_dead_letters(self, documents: list[bytes], reason: str, detail: str) -> None:
+        """Write documents the destination will never take to the dead-letter file with the
+        reason; without a dead-letter file the loss is logged as an error, never silent."""
+        writer = self.context.dead_letters
+        if writer is None:
+            log.error("output %s: %d documents lost (%s: %s): no dead-letter file", self.tag, len(documents),
+                      reason, detail)
+            return
+        for document in documents:
+            writer.write(f"output {self.tag}", reason, detail, document)

@@ -226,13 +226,9 @@ class NatsSink(Sink):
         big = [line for line in lines if len(line) > limit]
         self.counts["too_big"] += len(big)
         self.stats.errors["too_big"] += len(big)
-        writer = self.context.dead_letters
         for line in big:
-            detail = f"{len(line)} bytes is more than the server's max_payload of {limit}"
-            if writer is None:
-                log.error("output %s: document dropped: %s (no dead-letter file)", self.tag, detail)
-            else:
-                writer.write(f"output {self.tag}", "too_big", detail, line)
+            self._write_dead_letters([line], "too_big",
+                                     f"{len(line)} bytes is more than the server's max_payload of {limit}")
         return keep
 
     def _drop_connection(self) -> None:

@@ -140,13 +140,7 @@ class ClientSocketSink(Sink):
 
     def _dead_letter(self, documents: list[bytes], reason: str, detail: str) -> None:
         self.counts[f"dead_letter_{reason}"] += len(documents)
-        writer = self.context.dead_letters
-        if writer is None:
-            log.error("output %s: %d documents lost (%s: %s): no dead-letter file", self.tag, len(documents),
-                      reason, detail)
-            return
-        for document in documents:
-            writer.write(f"output {self.tag}", reason, detail, document)
+        self._write_dead_letters(documents, reason, detail)
 
     @property
     def pending_bytes(self) -> int:
@@ -298,29 +292,7 @@ def _peer_closed(sock: socket.socket) -> bool:
 class UnixStreamSink(ClientSocketSink):
     """``unix://PATH``: newline-delimited JSON to a listening unix stream socket."""
 
-    def __init__(self, tag: str, endpoint: Endpoint, options: Mapping[str, Any], context: Context) -> None:
-        super().__init__(tag, endpoint, options, context)
-        self.path: Path = endpoint.path(context.run_dir)[0]
-
-    @property
-    def description(self) -> str:
-        return f"unix://{self.path}"
-
-    def _connect(self) -> socket.socket:
-        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        sock.settimeout(self.connect_timeout)
-        try:
-            sock.connect(str(self.path))
-        except OSError:
-            sock.close()
-            raise
-        return sock
-
-
-class UnixDatagramSink(ClientSocketSink):
-    """``ipc://PATH`` / ``unixgram://PATH``: one document per datagram."""
-
-    DATAGRAM = True
+    SOCKET_TYPE = socket.SOCK_STREAM
 
     def __init__(self, tag: str, endpoint: Endpoint, options: Mapping[str, Any], context: Context) -> None:
         super().__init__(tag, endpoint, options, context)
@@ -330,21 +302,29 @@ class UnixDatagramSink(ClientSocketSink):
     def description(self) -> str:
         return f"{self.endpoint.scheme}://{self.path}"
 
-    def _frame(self, lines: list[bytes]) -> list[bytes]:
-        return list(lines)
-
-    @staticmethod
-    def _documents(chunk: bytes) -> list[bytes]:
-        return [chunk]
-
     def _connect(self) -> socket.socket:
-        sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        sock = socket.socket(socket.AF_UNIX, self.SOCKET_TYPE)
+        sock.settimeout(self.connect_timeout)
         try:
             sock.connect(str(self.path))
         except OSError:
             sock.close()
             raise
         return sock
+
+
+class UnixDatagramSink(UnixStreamSink):
+    """``ipc://PATH`` / ``unixgram://PATH``: one document per datagram."""
+
+    DATAGRAM = True
+    SOCKET_TYPE = socket.SOCK_DGRAM
+
+    def _frame(self, lines: list[bytes]) -> list[bytes]:
+        return list(lines)
+
+    @staticmethod
+    def _documents(chunk: bytes) -> list[bytes]:
+        return [chunk]
 
     def _send(self, sock: socket.socket, chunk: bytes) -> None:
         while True:

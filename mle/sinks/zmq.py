@@ -37,40 +37,19 @@ from __future__ import annotations
 import logging
 from collections import Counter
 from collections.abc import Mapping
-from pathlib import Path
 from typing import Any
 
 import zmq
 
 from mle.connectors import Context, Endpoint, check_options
 from mle.errors import ConfigError
-from mle.sinks.address import parse_host_port
 from mle.sinks.backoff import ThrottledLog
 from mle.sinks.base import Sink
+from mle.zmq_endpoint import attach, zmq_address
 
 log = logging.getLogger("mle.sinks.zmq")
 
 POLL_MS = 500
-
-
-def zmq_address(endpoint: Endpoint, context: Context, bind: bool) -> str:
-    """The ZeroMQ address of the URI: relative ipc paths under the run directory; when
-    binding, host ``*`` means every interface and port ``0`` or ``*`` a free port
-    (:attr:`ZmqSink.address` tells which after :meth:`ZmqSink.open`)."""
-    transport = endpoint.scheme.partition("+")[2]
-    if transport == "ipc":
-        return f"ipc://{endpoint.path(context.run_dir)[0]}"
-    rest = endpoint.rest.rstrip("/")
-    example = "zmq+tcp://127.0.0.1:5556"
-    host_text, _, port_text = rest.rpartition(":")
-    if bind and port_text in ("0", "*"):
-        rest = f"{host_text}:1"  # validated as any other address; the port is chosen at bind
-    if bind and host_text == "*":
-        rest = "any" + rest[1:]
-    address = parse_host_port(rest, endpoint.label, example)
-    host = "*" if bind and host_text == "*" else f"[{address.host}]" if ":" in address.host else address.host
-    port = "*" if bind and port_text in ("0", "*") else str(address.port)
-    return f"tcp://{host}:{port}"
 
 
 class ZmqSink(Sink):
@@ -115,20 +94,12 @@ class ZmqSink(Sink):
         sock.setsockopt(zmq.LINGER, int(self.close_timeout * 1000))
         if self.kind == "pub":
             sock.setsockopt(zmq.XPUB_NODROP, 1)  # a full subscriber queue is reported (EAGAIN), not hidden
-        if self.address.startswith("ipc://"):
-            Path(self.address[len("ipc://"):]).parent.mkdir(parents=True, exist_ok=True)
         try:
-            if self.bind:
-                sock.bind(self.address)
-                self.address = sock.getsockopt(zmq.LAST_ENDPOINT).decode()
-            else:
-                sock.connect(self.address)
-        except zmq.ZMQError as exc:
-            sock.close(0)
+            self.address = attach(sock, self.address, self.bind, self.endpoint.label)
+        except OSError:
             self._context.term()
             self._context = None
-            verb = "bind" if self.bind else "connect to"
-            raise OSError(exc.errno, f"{self.endpoint.label}: cannot {verb} {self.address}: {exc.strerror}") from None
+            raise
         self._socket = sock
 
     def write_batch(self, lines: list[bytes]) -> None:

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping
-from pathlib import Path
 from typing import Any
 
 import zmq
@@ -33,22 +32,9 @@ from mle.errors import ConfigError
 from mle.sources.base import Batch, Source
 from mle.sources.framing import split_record
 from mle.sources.guard import ReadGuard
+from mle.zmq_endpoint import attach, zmq_address
 
 POLL_SLICE_MS = 100  # close() is noticed within this
-
-
-def zmq_address(endpoint: Endpoint, context: Context) -> str:
-    """The ZeroMQ address of a ``zmq+tcp`` / ``zmq+ipc`` URI."""
-    transport = endpoint.scheme.partition("+")[2]
-    rest = endpoint.rest
-    if transport == "ipc":
-        path, _ = endpoint.path(context.run_dir)
-        return f"ipc://{path}"
-    host, sep, port = rest.rstrip("/").rpartition(":")
-    if not sep or not host or not (port.isdigit() or port == "*"):
-        raise ConfigError(f'{endpoint.label}: "{endpoint.scheme}://{rest}" needs host:port, '
-                          f"e.g. zmq+tcp://127.0.0.1:5556")
-    return f"tcp://{host}:{'*' if port in ('0', '*') else port}"
 
 
 class ZmqSource(Source):
@@ -68,7 +54,7 @@ class ZmqSource(Source):
         self.topic = opts.get("topic", "").encode()
         self.hwm = opts.get("hwm", 100_000)
         self.max_line_bytes = opts.get("max_line_bytes", context.max_line_bytes)
-        self.address = zmq_address(endpoint, context)
+        self.address = zmq_address(endpoint, context, self.bind)
         self.messages = 0
         self._context: zmq.Context | None = None
         self._socket: zmq.Socket | None = None
@@ -85,20 +71,12 @@ class ZmqSource(Source):
         sock.setsockopt(zmq.LINGER, 0)
         if self.kind == "sub":
             sock.setsockopt(zmq.SUBSCRIBE, self.topic)
-        if self.address.startswith("ipc://"):
-            Path(self.address[len("ipc://"):]).parent.mkdir(parents=True, exist_ok=True)
         try:
-            if self.bind:
-                sock.bind(self.address)
-                self.address = sock.getsockopt(zmq.LAST_ENDPOINT).decode()
-            else:
-                sock.connect(self.address)
-        except zmq.ZMQError as exc:
-            sock.close(0)
+            self.address = attach(sock, self.address, self.bind, self.endpoint.label)
+        except OSError:
             self._context.term()
             self._context = None
-            verb = "bind" if self.bind else "connect to"
-            raise OSError(exc.errno, f"{self.endpoint.label}: cannot {verb} {self.address}: {exc.strerror}") from None
+            raise
         self._socket = sock
 
     def read_batch(self, max_lines: int, timeout: float) -> Batch | None:

@@ -406,13 +406,7 @@ class ElasticsearchSink(Sink):
             self.counts["dead_lettered"] += len(documents)
             self.counts[f"dead_letter_{reason}"] += len(documents)
             self.stats.errors[reason] += len(documents)
-        writer = self.context.dead_letters
-        if writer is None:
-            log.error("output %s: %d documents lost (%s: %s): no dead-letter file", self.tag, len(documents),
-                      reason, detail)
-            return
-        for document in documents:
-            writer.write(f"output {self.tag}", reason, detail, document)
+        self._write_dead_letters(documents, reason, detail)
 
 
 def _snippet(body: bytes, limit: int = 300) -> str:
