@@ -130,6 +130,7 @@ def test_lua_syntax_error_names_file_and_line(make_root):
          'mle settings: unknown key "batch_sise" (did you mean "batch_size"?)'),
         ('inputs = {} mle = { runtime = "lua51" }', 'mle settings: "runtime" must be one of auto, lua54, luajit'),
         ('inputs = {} mle = { batch_size = 0 }', 'mle settings: "batch_size" must be at least 1'),
+        ('inputs = {} mle = { round_size = 0 }', 'mle settings: "round_size" must be at least 1'),
         ('inputs = {} redis_host = "127.0.0.1" redis_port = "port"', 'redis settings: "redis_port" must be an integer'),
     ],
 )
