@@ -30,10 +30,10 @@ def zmq_address(endpoint: Endpoint, context: Context, bind: bool) -> str:
     return f"tcp://{host}:{port}"
 
 
-def attach(sock: zmq.Socket, address: str, bind: bool, label: str) -> str:
+def attach(context: zmq.Context, sock: zmq.Socket, address: str, bind: bool, label: str) -> str:
     """Bind or connect ``sock`` to ``address`` and return the address in use (the port
-    chosen for a wildcard bind). On failure the socket is closed and an ``OSError``
-    naming the endpoint is raised; the caller owns (and terminates) the context."""
+    chosen for a wildcard bind). On failure the socket is closed, ``context`` terminated
+    and an ``OSError`` naming the endpoint is raised."""
     if address.startswith("ipc://"):
         Path(address[len("ipc://"):]).parent.mkdir(parents=True, exist_ok=True)
     try:
@@ -44,5 +44,6 @@ def attach(sock: zmq.Socket, address: str, bind: bool, label: str) -> str:
         return address
     except zmq.ZMQError as exc:
         sock.close(0)
+        context.term()
         verb = "bind" if bind else "connect to"
         raise OSError(exc.errno, f"{label}: cannot {verb} {address}: {exc.strerror}") from None

@@ -88,19 +88,14 @@ class ZmqSink(Sink):
         return f"{self.address} ({self.kind}, {'bind' if self.bind else 'connect'})"
 
     def open(self) -> None:
-        self._context = zmq.Context(io_threads=1)
-        sock = self._context.socket(zmq.PUB if self.kind == "pub" else zmq.PUSH)
+        context = zmq.Context(io_threads=1)
+        sock = context.socket(zmq.PUB if self.kind == "pub" else zmq.PUSH)
         sock.setsockopt(zmq.SNDHWM, self.hwm)
         sock.setsockopt(zmq.LINGER, int(self.close_timeout * 1000))
         if self.kind == "pub":
             sock.setsockopt(zmq.XPUB_NODROP, 1)  # a full subscriber queue is reported (EAGAIN), not hidden
-        try:
-            self.address = attach(sock, self.address, self.bind, self.endpoint.label)
-        except OSError:
-            self._context.term()
-            self._context = None
-            raise
-        self._socket = sock
+        self.address = attach(context, sock, self.address, self.bind, self.endpoint.label)
+        self._context, self._socket = context, sock
 
     def write_batch(self, lines: list[bytes]) -> None:
         if not lines:

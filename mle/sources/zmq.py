@@ -65,19 +65,14 @@ class ZmqSource(Source):
         return f"{self.endpoint.scheme}://{self.endpoint.rest} ({self.kind}, {'bind' if self.bind else 'connect'})"
 
     def open(self) -> None:
-        self._context = zmq.Context()
-        sock = self._context.socket(zmq.PULL if self.kind == "pull" else zmq.SUB)
+        context = zmq.Context()
+        sock = context.socket(zmq.PULL if self.kind == "pull" else zmq.SUB)
         sock.setsockopt(zmq.RCVHWM, self.hwm)
         sock.setsockopt(zmq.LINGER, 0)
         if self.kind == "sub":
             sock.setsockopt(zmq.SUBSCRIBE, self.topic)
-        try:
-            self.address = attach(sock, self.address, self.bind, self.endpoint.label)
-        except OSError:
-            self._context.term()
-            self._context = None
-            raise
-        self._socket = sock
+        self.address = attach(context, sock, self.address, self.bind, self.endpoint.label)
+        self._context, self._socket = context, sock
 
     def read_batch(self, max_lines: int, timeout: float) -> Batch | None:
         with self._guard:
