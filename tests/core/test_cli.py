@@ -45,9 +45,12 @@ def test_replay_of_the_shipped_pipeline(tmp_path):
     # one record of the sample has no event_type; the input script logs it instead
     assert len(out) == len(SAMPLE_LINES) - 1
     assert all(e["mle"]["scores"]["event-counter"] > 0 for e in out)
-    first_dns = next(e for e in out if e["event_type"] == "dns")
-    assert first_dns["mle"]["findings"][0]["reason"] == "1st dns event seen on this sensor"
-    assert result.stdout.decode().count('"findings"') == 2  # --show 2 printed two annotated events
+    # workers share the counters in Redis: exactly one dns event (whichever counted first;
+    # output order across workers is not input order) carries the "1st" finding
+    firsts = [e for e in out if any(f["reason"] == "1st dns event seen on this sensor"
+                                    for f in e["mle"].get("findings", []))]
+    assert len(firsts) == 1 and firsts[0]["event_type"] == "dns"
+    assert result.stdout.decode().count('"scores"') == 2  # --show 2 printed two annotated events
     assert read_json_lines(root / "var/log/mle.log") == [
         {"dropped": "record without event_type", "timestamp": "2025-01-31T11:30:18.762228+0100"}
     ]
