@@ -2,8 +2,9 @@
 --
 -- It holds every loaded script, routes events between them by tag, runs each
 -- event's loop() under an instruction budget, and lets a script's Redis call
--- suspend that event (a coroutine) so that the commands of a whole batch go to
--- Redis in one pipelined round trip. Scripts never see this file's globals:
+-- suspend that event (a coroutine) so that the commands of a whole round (the
+-- events Python hands over in one run_batch call) go to Redis in one pipelined
+-- round trip. Scripts never see this file's globals:
 -- each runs in its own environment built by sandbox.lua.
 --
 -- This file must parse under Lua 5.4 and LuaJIT (no 5.3+ operators).
