@@ -208,8 +208,8 @@ class Worker:
     def process(self, lines: list[bytes], input_tag: str) -> BatchResult:
         """Run raw lines (without newlines) from input ``input_tag`` through the pipeline,
         ``round_size`` events at a time: a round's events, coroutines and replies stay in
-        the CPU cache (measured: 64 per round costs a third less CPU per event than 256
-        in the Redis-heavy hello-world chain), and its Redis commands share one round trip."""
+        the CPU cache, and its Redis commands share one round trip
+        (``benchmarks/bench_rounds.py`` compares sizes)."""
         size = self.config.engine.round_size
         for start in range(0, len(lines), size):
             self._process_round(lines[start : start + size] if len(lines) > size else lines, input_tag)
