@@ -22,6 +22,7 @@ class ReadGuard:
         self.closing = threading.Event()
         self._lock = threading.Lock()
         self._released = False
+        self._waiting = 0
 
     def __enter__(self) -> ReadGuard:
         self._lock.acquire()
@@ -32,12 +33,19 @@ class ReadGuard:
 
     @property
     def reading(self) -> bool:
-        """True while a reader is inside ``with guard:``."""
-        return self._lock.locked()
+        """True while a reader is inside ``with guard:`` or in :meth:`wait`."""
+        return self._lock.locked() or self._waiting > 0
 
     def wait(self, seconds: float) -> bool:
-        """Sleep up to ``seconds`` unless closing; True if closing."""
-        return self.closing.wait(seconds) if seconds > 0 else self.closing.is_set()
+        """Sleep up to ``seconds`` unless closing (sources call it outside ``with guard:``,
+        so a close never waits for the sleep); True if closing."""
+        if seconds <= 0:
+            return self.closing.is_set()
+        self._waiting += 1
+        try:
+            return self.closing.wait(seconds)
+        finally:
+            self._waiting -= 1
 
     def close(self, wake: Callable[[], None], release: Callable[[], None], timeout: float = 2.0) -> None:
         """Stop the reader and run ``release`` once (idempotent)."""
