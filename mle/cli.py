@@ -118,13 +118,13 @@ def run_command(root: str, config_file: str | None, verbose: int, keep_going: bo
     if count == 0:
         with Pipeline(config, keep_going=keep_going) as pipeline:
             sources = pipeline.build_sources()
-            install_signal_handlers(pipeline.flags)
+            install_signal_handlers(pipeline.flags, "run")
             started = time.monotonic()
             run(pipeline, sources)
             summarize_pipeline(pipeline, time.monotonic() - started).render(stderr, _where(sources))
         return
     flags = Flags()
-    install_signal_handlers(flags)
+    install_signal_handlers(flags, "run")
     summary = Supervisor(config, workers=count, flags=flags, keep_going=keep_going,
                          log_level=logging.getLogger().level).run()
     summary.render(stderr, "the configured inputs")
@@ -206,7 +206,7 @@ def replay_command(
     if count == 0:
         with Pipeline(config, out=out, keep_going=keep_going, replay=True) as pipeline:
             sources = _file_sources(config, paths, tag, pipeline.context)
-            install_signal_handlers(pipeline.flags)
+            install_signal_handlers(pipeline.flags, "replay")
             use_bar = progress if progress is not None else stderr.is_terminal
             if use_bar:
                 with Progress(TextColumn("{task.description}"), BarColumn(), DownloadColumn(),
@@ -223,7 +223,7 @@ def replay_command(
             summary = summarize_pipeline(pipeline, time.monotonic() - started)
     else:
         flags = Flags()
-        install_signal_handlers(flags)
+        install_signal_handlers(flags, "replay")
         supervisor = Supervisor(config, workers=count, flags=flags, replay_files=paths, replay_input=tag, out=out,
                                 keep_going=keep_going, log_level=logging.getLogger().level)
         if progress if progress is not None else stderr.is_terminal:

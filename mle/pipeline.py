@@ -21,6 +21,7 @@ from datetime import UTC, datetime
 from types import FrameType
 
 import orjson
+import setproctitle
 
 from mle.config import Config
 from mle.connectors import Context, build_source
@@ -28,7 +29,7 @@ from mle.deadletter import DeadLetterWriter
 from mle.delivery import STATS_OUTPUT, Delivery
 from mle.redis.pipe import RedisAddress, RedisPipe
 from mle.redis.server import PrivateRedis
-from mle.runtime.processes import relax_cyclic_gc
+from mle.runtime.processes import enable_stack_dumps, relax_cyclic_gc
 from mle.sources.base import Batch, Source
 from mle.sources.pump import start_pumps
 from mle.worker import BatchResult, Worker
@@ -200,8 +201,10 @@ def stats_line(counters: dict, written: int, dead_letters: int) -> bytes:
 # --- loops -----------------------------------------------------------------------------
 
 
-def install_signal_handlers(flags: Flags) -> None:
-    """SIGTERM/SIGINT stop (drain), SIGHUP reopens outputs, SIGUSR1 rotates them."""
+def install_signal_handlers(flags: Flags, command: str) -> None:
+    """SIGTERM/SIGINT stop (drain), SIGHUP reopens outputs, SIGUSR1 rotates them;
+    the process shows as ``mle: COMMAND`` in ps (beside ``mle: worker-0`` ...)."""
+    setproctitle.setproctitle(f"mle: {command}")
 
     def stop(signum: int, frame: FrameType | None) -> None:
         if flags.stop.is_set():
@@ -221,6 +224,8 @@ def install_signal_handlers(flags: Flags) -> None:
     signal.signal(signal.SIGINT, stop)
     signal.signal(signal.SIGHUP, reopen)
     signal.signal(signal.SIGUSR1, rotate)
+    enable_stack_dumps()
+
 
 
 def replay(

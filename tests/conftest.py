@@ -3,7 +3,9 @@ in-process workers and the ``mle`` command as a subprocess."""
 
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
 import subprocess
 import sys
 import textwrap
@@ -138,13 +140,38 @@ def harness(redis_pipe: RedisPipe) -> Callable[..., Harness]:
 
 def run_mle(*args: str, cwd: Path | None = None, timeout: float = 120, env: dict | None = None,
             input: bytes | None = None) -> subprocess.CompletedProcess:
-    """Run the ``mle`` command in a subprocess (the real CLI, real process)."""
+    """Run the ``mle`` command in a subprocess (the real CLI, real process). If it
+    does not finish in ``timeout`` s, the test fails with every mle process's Python
+    stacks (SIGUSR2) instead of a bare timeout."""
     full_env = {**os.environ, "COLUMNS": "200", **(env or {})}
-    return subprocess.run(
+    process = subprocess.Popen(
         [sys.executable, "-m", "mle", *args],
         cwd=cwd or REPO,
-        capture_output=True,
-        timeout=timeout,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
         env=full_env,
-        input=input,
     )
+    try:
+        stdout, stderr = process.communicate(input, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        for pid in [process.pid, *descendants(process.pid)]:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGUSR2)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            process.communicate(timeout=2)  # collect the stacks (the engine keeps running)
+        process.kill()
+        stdout, stderr = process.communicate()
+        pytest.fail(f"mle {' '.join(args)} did not finish in {timeout} s; {len(stdout.splitlines())} lines "
+                    f"on stdout; its processes' stacks and stderr:\n{stderr.decode(errors='replace')[-20000:]}")
+    return subprocess.CompletedProcess(process.args, process.returncode, stdout, stderr)
+
+
+def descendants(pid: int) -> list[int]:
+    """Every process below ``pid`` (children first), from /proc."""
+    found: list[int] = []
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        with contextlib.suppress(OSError):
+            for child in (task / "children").read_text().split():
+                found += [int(child), *descendants(int(child))]
+    return found

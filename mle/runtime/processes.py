@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import faulthandler
 import gc
 import logging
 import signal
@@ -51,6 +52,7 @@ def child_setup(name: str, level: int) -> None:
     for signum in (signal.SIGINT, signal.SIGHUP, signal.SIGUSR1):
         signal.signal(signum, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    enable_stack_dumps()
 
 
 def relax_cyclic_gc() -> None:
@@ -58,6 +60,12 @@ def relax_cyclic_gc() -> None:
     ends; a high first-generation threshold keeps the cyclic collector from scanning
     them first (it cost ~5 % of a worker)."""
     gc.set_threshold(100_000, 50, 100)
+
+
+def enable_stack_dumps() -> None:
+    """SIGUSR2 prints every thread's Python stack to standard error and the process
+    goes on (to see where a stalled engine waits: ``pkill -USR2 -f '^mle: '``)."""
+    faulthandler.register(signal.SIGUSR2, all_threads=True)
 
 
 def die_with_parent() -> None:

@@ -303,19 +303,45 @@ def test_a_slow_output_stops_the_reading_and_nothing_is_lost(make_root, tmp_path
     assert stat.S_ISFIFO(os.stat(fifo).st_mode)
 
 
-def test_sighup_reopens_outputs_in_the_sink_process(make_root, tmp_path, engine):
+def append_events(eve: Path, numbers: range) -> None:
+    with eve.open("ab") as f:
+        f.write(b"\n".join(orjson.dumps({"flow_id": i, "i": i}) for i in numbers) + b"\n")
+
+
+def forwarding_engine(make_root, tmp_path: Path, engine) -> tuple[subprocess.Popen, Path, Path]:
+    """A 2-worker `mle run` that forwarded its first 100 events: (process, eve file, output file)."""
     eve = tmp_path / "eve.json"
-    eve.write_bytes(b"\n".join(orjson.dumps({"flow_id": i, "i": i}) for i in range(100)) + b"\n")
+    append_events(eve, range(100))
     root = make_root(config(eve), inputs={"f.lua": FORWARD},
                      analyzers={"a.lua": "function loop(m) dragonfly.output_event(default_output, m) end"})
     process = engine(root, "--workers", "2")
     out = root / "var/log/out.json"
     wait_for(lambda: len(lines_of(out)) == 100, what="the first 100 events")
+    return process, eve, out
+
+
+def test_sighup_reopens_outputs_in_the_sink_process(make_root, tmp_path, engine):
+    process, eve, out = forwarding_engine(make_root, tmp_path, engine)
     out.rename(out.with_name("out.json.1"))
     process.send_signal(signal.SIGHUP)
     wait_for(out.exists, what="the output reopened under its name")
-    with eve.open("ab") as f:
-        f.write(b"\n".join(orjson.dumps({"flow_id": i, "i": i}) for i in range(100, 150)) + b"\n")
+    append_events(eve, range(100, 150))
     wait_for(lambda: len(lines_of(out)) == 50, what="new events in the new file")
     process.send_signal(signal.SIGTERM)
     assert process.wait(timeout=60) == 0
+
+
+def test_sigusr2_prints_where_each_process_waits_and_the_engine_goes_on(make_root, tmp_path, engine):
+    process, eve, out = forwarding_engine(make_root, tmp_path, engine)
+    assert process.pid in processes_titled("mle: run")
+    engine_pids = [process.pid, *children_of(process.pid, "mle: ")]
+    assert len(engine_pids) == 5  # supervisor, source, 2 workers, sink
+    for pid in engine_pids:
+        os.kill(pid, signal.SIGUSR2)
+    append_events(eve, range(100, 150))
+    wait_for(lambda: len(lines_of(out)) == 150, what="events after the stack dumps")
+    process.send_signal(signal.SIGTERM)
+    assert process.wait(timeout=60) == 0
+    stderr = process.stderr.read().decode()
+    assert stderr.count("Current thread") == 5, stderr
+    assert "source_proc.py" in stderr and "worker_proc.py" in stderr and "sink_proc.py" in stderr
