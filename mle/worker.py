@@ -173,7 +173,7 @@ class Worker:
                 engine.setup(script_id)
             except ScriptLoadError as exc:
                 self._load_failed(exc, script_id)
-        self.take_output()  # anything setup() sent goes out with the first batch
+        # what setup() sent stays pending: the caller takes it (take_output) or it leaves with the first batch
 
     def _load_failed(self, exc: ScriptLoadError, script_id: int) -> None:
         if not self.keep_going:

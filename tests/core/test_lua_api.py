@@ -245,6 +245,23 @@ def test_setup_runs_once_and_loads_data_files(make_root, harness):
     assert "only available while a script loads and in setup()" in out[0]["open_in_loop"]
 
 
+def test_what_setup_sends_reaches_the_outputs(make_root, harness):
+    root = make_root(
+        CONFIG,
+        inputs={"f.lua": FORWARD},
+        analyzers={
+            "a.lua": """
+                function setup() dragonfly.output_event("other", {model = "loaded"}) end
+                function loop(msg) dragonfly.output_event(default_output, msg) end""",
+            "b.lua": PASS,
+        },
+    )
+    h = harness(root)
+    assert h.events("other") == [{"model": "loaded"}]
+    h.push(['{"n":1}'])
+    assert h.events("out") == [{"n": 1}] and h.events("other") == [{"model": "loaded"}]
+
+
 def test_require_resolves_inside_the_root(make_root, harness):
     root = make_root(
         CONFIG,
