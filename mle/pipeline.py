@@ -27,8 +27,10 @@ from mle.config import Config
 from mle.connectors import Context, build_source
 from mle.deadletter import DeadLetterWriter
 from mle.delivery import STATS_OUTPUT, Delivery
+from mle.errors import ScriptLoadError
 from mle.redis.pipe import RedisAddress, RedisPipe
 from mle.redis.server import PrivateRedis
+from mle.reload import ConfigFile, load_new_scripts
 from mle.runtime.processes import enable_stack_dumps, relax_cyclic_gc
 from mle.sources.base import Batch, Source
 from mle.sources.pump import start_pumps
@@ -72,6 +74,8 @@ class Pipeline:
         self.private_redis: PrivateRedis | None = None
         self.redis: RedisPipe | None = None
         self.worker: Worker | None = None
+        self.retired: list[dict] = []  # counters of workers replaced by a reload
+        self.config_file = ConfigFile(config.root.config_file)
         self.keep_going = keep_going
         self.delivery = Delivery(config, self.context, self.dead_letters, out)
 
@@ -130,15 +134,31 @@ class Pipeline:
             self.flags.stop.set()
 
     def service_signals(self) -> None:
-        """Act on SIGHUP (reopen outputs) and SIGUSR1 (rotate file outputs)."""
+        """Act on SIGHUP (reopen outputs, reload scripts) and SIGUSR1 (rotate file outputs)."""
         if self.flags.reopen:
             self.flags.reopen = False
-            log.info("SIGHUP: reopening outputs")
+            log.info("SIGHUP: reopening outputs, reloading scripts")
             self.delivery.reopen()
+            self.reload_scripts()
         if self.flags.rotate:
             self.flags.rotate = False
             log.info("SIGUSR1: rotating file outputs")
             self.delivery.rotate()
+
+    def reload_scripts(self) -> None:
+        """Replace the worker by one running the scripts now on disk (see :mod:`mle.reload`);
+        if one of them fails to load, keep the running ones."""
+        assert self.worker is not None
+        self.config_file.warn_if_changed()
+        new = load_new_scripts(self.config, self.redis, self.dead_letters)
+        if isinstance(new, ScriptLoadError):
+            log.error("scripts not reloaded, the running ones go on: %s", new)
+            return
+        self.write(self.worker.fire_timers(math.inf))
+        self.retired.append(self.worker.counters())
+        self.worker = new
+        self.write(new.take_output())
+        log.info("scripts reloaded")
 
     def write_stats(self) -> None:
         """One line of engine counters to the stats file."""

@@ -135,4 +135,7 @@ def summarize_pipeline(pipeline: object, seconds: float) -> Summary:
     worker = pipeline.worker  # type: ignore[attr-defined]
     delivery = pipeline.delivery  # type: ignore[attr-defined]
     dead = pipeline.dead_letters  # type: ignore[attr-defined]
-    return Summary.merge(seconds, [worker.counters()], delivery.output_rows(), dead.count, str(dead.path))
+    counters = [*pipeline.retired, worker.counters()]  # type: ignore[attr-defined]
+    summary = Summary.merge(seconds, counters, delivery.output_rows(), dead.count, str(dead.path))
+    summary.workers = 1
+    return summary

@@ -203,6 +203,8 @@ class Dispatcher:
                     break
                 if command[0] == "stop":
                     self.stop_requested = True
+                elif command[0] == "replacing":  # hold its batches until its replacement is ready
+                    self.restart_pending.add(command[1])
                 elif command[0] == "restarted":
                     self.restart_pending.add(command[1])
                     self.commands.append(command)
@@ -215,16 +217,21 @@ class Dispatcher:
 
     def run_commands(self) -> None:
         while self.commands:
-            _, worker, crashed, culprit = self.commands.pop(0)
-            self.redeliver(worker, crashed, culprit)
+            _, worker, crashed, culprit, finished = self.commands.pop(0)
+            self.redeliver(worker, crashed, culprit, set(finished))
 
-    def redeliver(self, worker: int, crashed: int, culprit: str) -> None:
+    def redeliver(self, worker: int, crashed: int, culprit: str, finished: set[int]) -> None:
         """Worker ``worker`` was replaced: send it everything it had not finished. Its
-        replacement connected to the same socket (what was queued for the dead one is
-        gone); a batch the old one finished after all is written once (the sink drops
-        a batch id it already wrote)."""
+        replacement connected to the same socket (what was queued for the old one is
+        gone). ``finished``: batches a retired worker reported done, whose results are
+        on their way to the sink; a batch a crashed one finished after all is written
+        once (the sink drops a batch id it already wrote). Nothing goes to the new
+        worker before the sink has written what the old one finished, so the events
+        of a flow still leave in order."""
+        while any(batch_id in self.in_flight for batch_id in finished):
+            self.service(10)
         self.restart_pending.discard(worker)
-        pending = sorted(bid for bid, rec in self.in_flight.items() if rec.worker == worker)
+        pending = sorted(bid for bid, rec in self.in_flight.items() if rec.worker == worker and bid not in finished)
         for batch_id in pending:
             # sending serves acknowledgements: a pending batch may be acknowledged meanwhile
             record = self.in_flight.pop(batch_id, None)

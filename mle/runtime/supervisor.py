@@ -15,6 +15,9 @@ A worker that dies, or stays inside one batch longer than ``worker_timeout``
 seconds (its heartbeat says so), is killed and replaced; the source re-delivers
 its unfinished batches. If the heartbeat named the script that was running (the
 batch was being re-run event by event), that script is quarantined everywhere.
+
+SIGHUP also reloads the scripts (:mod:`mle.reload`): once they load here, the
+workers are retired and replaced one at a time.
 """
 
 from __future__ import annotations
@@ -31,9 +34,11 @@ from typing import Any
 import zmq
 
 from mle.config import Config
+from mle.deadletter import DeadLetterWriter
 from mle.delivery import STATS_FILE
-from mle.errors import MLEError
+from mle.errors import MLEError, ScriptLoadError
 from mle.pipeline import Flags, connect_redis, start_redis, stats_line
+from mle.reload import ConfigFile, load_new_scripts
 from mle.runtime import wire
 from mle.runtime.heartbeat import Heartbeat
 from mle.runtime.processes import ChildSpec
@@ -63,6 +68,7 @@ class Child:
     done: dict | None = None
     scripts: dict[int, tuple[str, str]] = field(default_factory=dict)  # worker: script id -> (kind, tag)
     heartbeat: Heartbeat | None = None
+    retired: list | None = None  # [counters, finished batch ids] from a worker retired by a reload
 
 
 class Supervisor:
@@ -85,6 +91,9 @@ class Supervisor:
         self.restarts: deque[float] = deque()
         self.worker_timeout = config.engine.worker_timeout
         self.restart_count = 0
+        self.retired_counters: list[dict] = []  # workers replaced by a reload
+        self.to_retire: deque[int] = deque()  # workers still running the scripts of before a reload
+        self.config_file = ConfigFile(config.root.config_file)
         self.started = 0.0
         self.on_progress = on_progress  # (bytes read, total bytes or None) while replaying
 
@@ -127,14 +136,17 @@ class Supervisor:
         self.children[name] = child
         return child
 
-    def _start_worker(self, index: int) -> Child:
-        spec = replace(self.spec, quarantined=tuple(sorted(self.quarantined)))
+    def _start_worker(self, index: int, keep_going: bool = False) -> Child:
+        spec = replace(self.spec, quarantined=tuple(sorted(self.quarantined)),
+                       keep_going=self.spec.keep_going or keep_going)
         beat_path = self.endpoints.heartbeat_file(index)
         beat_path.unlink(missing_ok=True)
         child = self._start(f"worker-{index}", worker_main, (spec, index))
         return child
 
-    def _await_ready(self, names: list[str]) -> None:
+    def _await_ready(self, names: list[str], replacing: bool = False) -> None:
+        """Wait for ``names`` to report ready. A stop during start-up ends the engine;
+        a replacement (crash, reload) goes on starting, because the drain needs it."""
         deadline = time.monotonic() + START_TIMEOUT
         while not all(self.children[n].ready for n in names):
             if time.monotonic() > deadline:
@@ -144,7 +156,7 @@ class Supervisor:
                 child = self.children[name]
                 if not child.ready and not child.process.is_alive():
                     raise EngineFailed(f"{name} exited during start-up (exit code {child.process.exitcode})")
-            if self.flags.stop.is_set():
+            if self.flags.now.is_set() or (self.flags.stop.is_set() and not replacing):
                 raise EngineFailed("stopped during start-up")
 
     # messages from children -------------------------------------------------------------
@@ -176,6 +188,8 @@ class Supervisor:
         elif kind == "progress":
             if self.on_progress is not None:
                 self.on_progress(message[1], message[2])
+        elif kind == "retired":
+            child.retired = message[1:]
         elif kind in ("done", "stats"):
             child.done = message[1] if kind == "done" else child.done
             if kind == "stats":
@@ -205,6 +219,8 @@ class Supervisor:
             if self.flags.reopen:
                 self.flags.reopen = False
                 self._send("sink", "reopen")
+                if not stop_sent:
+                    self._reload()
             if self.flags.rotate:
                 self.flags.rotate = False
                 self._send("sink", "rotate")
@@ -224,6 +240,11 @@ class Supervisor:
         for index in range(self.workers):
             child = self.children[f"worker-{index}"]
             if child.done is not None:
+                continue
+            if child.retired is not None:
+                child.process.join(10)  # its last results are flushed to the sink on exit
+                if not child.process.is_alive():
+                    self._replace_retired(index, child)
                 continue
             beat = child.heartbeat.read() if child.heartbeat else None
             if child.process.is_alive():
@@ -258,10 +279,52 @@ class Supervisor:
         if child.heartbeat:
             child.heartbeat.close()
         self.restart_count += 1
+        self._send("source", "replacing", index)
         self._start_worker(index)
-        self._await_ready([f"worker-{index}"])
+        self._await_ready([f"worker-{index}"], replacing=True)
         self._send("sink", "restarted", index)
-        self._send("source", "restarted", index, crashed, culprit)
+        self._send("source", "restarted", index, crashed, culprit, [])
+
+    # reloading scripts (SIGHUP) --------------------------------------------------------
+    def _reload(self) -> None:
+        """Check the scripts on disk here; if they load, retire the workers one by one."""
+        self.config_file.warn_if_changed()
+        pipe = connect_redis(self.config, self.spec.redis, self.flags.stop, load_modules=False)
+        dead_letters = DeadLetterWriter(self.config.dead_letter_path)
+        try:
+            new = load_new_scripts(self.config, pipe, dead_letters)
+        finally:
+            pipe.close()
+            dead_letters.close()
+        if isinstance(new, ScriptLoadError):
+            log.error("scripts not reloaded, the running ones go on: %s", new)
+            return
+        self.quarantined.clear()  # the new scripts start clean
+        self.to_retire = deque(range(self.workers))
+        self._retire_next()
+
+    def _retire_next(self) -> None:
+        if self.flags.stop.is_set():  # draining: the workers finish with the scripts they have
+            self.to_retire.clear()
+        while self.to_retire:
+            index = self.to_retire.popleft()
+            child = self.children[f"worker-{index}"]
+            if child.done is None and child.retired is None and child.process.is_alive():
+                self._send("source", "replacing", index)
+                self._send(child.name, "retire")
+                return
+        log.info("scripts reloaded")
+
+    def _replace_retired(self, index: int, child: Child) -> None:
+        counters, finished = child.retired  # type: ignore[misc]
+        self.retired_counters.append(counters)
+        if child.heartbeat:
+            child.heartbeat.close()
+        self._start_worker(index, keep_going=True)  # a script that fails now is quarantined, not fatal
+        self._await_ready([f"worker-{index}"], replacing=True)
+        self._send("sink", "restarted", index)
+        self._send("source", "restarted", index, -1, "", finished)
+        self._retire_next()
 
     # counters --------------------------------------------------------------------------
     def _collect(self) -> list[dict]:
@@ -302,6 +365,7 @@ class Supervisor:
 
     def _summary(self, seconds: float) -> Summary:
         workers = [c.done for n, c in self.children.items() if n.startswith("worker-") and c.done]
+        workers += self.retired_counters
         sink = self.children["sink"].done or {}
         source = self.children["source"].done or {}
         dead = sum(part.get("dead_letters", 0) for part in workers) + sink.get("dead_letters", 0) \

@@ -12,8 +12,11 @@ is cheaper than unpacking dicts):
 
 Control: the supervisor binds a ROUTER; every child connects a DEALER named after
 itself ("source", "sink", "worker-0", ...) and sends reports (["ready"], ["stats",
-{...}], ["error", text], ["done", {...}]); the supervisor sends commands (["stop"],
-["reopen"], ["rotate"], ["quarantine", tag], ["restarted", worker_id]).
+{...}], ["error", text], ["done", {...}], a worker's ["retired", {...}, [batch_id,
+...]]); the supervisor sends commands (["stop"], ["reopen"], ["rotate"],
+["quarantine", tag], a worker's ["retire"], the sink's ["restarted", worker_id], the
+source's ["replacing", worker_id] (hold that worker's batches) and ["restarted",
+worker_id, crashed_batch_id, culprit, [finished batch_id, ...]] (re-send them).
 
 Every socket has small high-water marks, so a slow stage stops the one before it
 (backpressure) and memory stays bounded.

@@ -5,6 +5,10 @@ its own timers (a timer fires in the worker whose event armed it). It reports to
 the supervisor when ready, on request, and when done; it marks every batch in its
 heartbeat so a stuck batch can be found, and in isolation mode (a batch re-run
 event by event after a crash) it also records which script is running.
+
+Told to retire (a script reload: its replacement loads the new scripts), it
+finishes the batch it is in, fires its pending timers, and reports its counters
+and the ids of the batches it finished, so the source re-sends only the others.
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ from __future__ import annotations
 import math
 import threading
 import time
+from collections import deque
 
 import zmq
 
@@ -22,6 +27,8 @@ from mle.runtime import wire
 from mle.runtime.heartbeat import Heartbeat
 from mle.runtime.processes import ChildSpec, child_setup, control_socket, report
 from mle.worker import BatchResult, Worker
+
+FINISHED_REMEMBERED = 1024  # batch ids a retiring worker reports as done (far more than can be in flight)
 
 
 def worker_main(spec: ChildSpec, index: int) -> None:
@@ -70,6 +77,7 @@ def _serve(spec: ChildSpec, index: int, context: zmq.Context, control: zmq.Socke
     poller = zmq.Poller()
     poller.register(pull, zmq.POLLIN)
     poller.register(control, zmq.POLLIN)
+    finished: deque[int] = deque(maxlen=FINISHED_REMEMBERED)
     try:
         while True:
             due = worker.timers.next_due()
@@ -87,6 +95,7 @@ def _serve(spec: ChildSpec, index: int, context: zmq.Context, control: zmq.Socke
                         engine.set_trace(None)
                     beat.idle()
                     send(batch_id, result)
+                    finished.append(batch_id)
                 elif message[0] == "E":
                     send(None, worker.fire_timers(math.inf))  # periodic analyzers report their last window
                     push.send(wire.pack(["E", index]))
@@ -98,6 +107,10 @@ def _serve(spec: ChildSpec, index: int, context: zmq.Context, control: zmq.Socke
                     worker.quarantine_tag(command[1], command[2])
                 elif command[0] == "stats":
                     report(control, "stats", worker.counters())
+                elif command[0] == "retire":
+                    send(None, worker.fire_timers(math.inf))
+                    report(control, "retired", worker.counters(), list(finished))
+                    return
             if due is not None and due <= time.monotonic():
                 send(None, worker.fire_timers())
     finally:

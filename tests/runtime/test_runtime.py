@@ -10,76 +10,15 @@ import re
 import signal
 import stat
 import subprocess
-import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import orjson
 import pytest
 
-from tests.conftest import REPO, run_mle
+from tests.conftest import run_mle
+from tests.runtime.helpers import FORWARD, TIMER, append_events, children_of, config, lines_of, processes_titled
 from tests.waiting import wait_for
-
-FORWARD = "function loop(msg) if msg then dragonfly.analyze_event(default_analyzer, msg) end end"
-
-
-def config(eve: Path, out: str = "file://out.json", extra: str = "", analyzer: str = "") -> str:
-    return f"""
-        inputs = {{ {{ tag = "eve", uri = "file://{eve}", script = "f.lua", default_analyzer = "a" }} }}
-        analyzers = {{ {{ tag = "a", script = "a.lua", default_analyzer = "", default_output = "out"{analyzer} }} }}
-        outputs = {{ {{ tag = "out", uri = "{out}" }} }}
-        mle = {{ batch_timeout_ms = 2 {extra} }}
-        """
-
-
-def lines_of(path: Path) -> list[dict]:
-    return [orjson.loads(line) for line in path.read_bytes().splitlines()] if path.exists() else []
-
-
-def processes_titled(title: str) -> list[int]:
-    """PIDs whose command line (set by setproctitle) starts with ``title``."""
-    found = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
-            except OSError:
-                continue
-            if cmdline.startswith(title):
-                found.append(int(entry.name))
-    return found
-
-
-def children_of(pid: int, title: str) -> list[int]:
-    out = []
-    for child in processes_titled(title):
-        try:
-            ppid = int(Path(f"/proc/{child}/stat").read_text().rsplit(")", 1)[1].split()[1])
-        except (OSError, IndexError, ValueError):
-            continue
-        if ppid == pid:
-            out.append(child)
-    return out
-
-
-@pytest.fixture
-def engine(tmp_path) -> Iterator:
-    """engine(root, *args) -> a running `mle run -r root *args` (killed at the end if still up)."""
-    started: list[subprocess.Popen] = []
-
-    def start(root: Path, *args: str) -> subprocess.Popen:
-        process = subprocess.Popen([sys.executable, "-m", "mle", "run", "-r", str(root), *args], cwd=REPO,
-                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                   env={**os.environ, "COLUMNS": "200"})
-        started.append(process)
-        return process
-
-    yield start
-    for process in started:
-        if process.poll() is None:
-            process.kill()
-            process.wait()
 
 
 def flow_events(flows: int, per_flow: int) -> list[bytes]:
@@ -208,21 +147,6 @@ def test_a_script_stuck_in_c_is_stopped_quarantined_and_its_event_dead_lettered(
     assert out[29]["mle"]["errors"][0]["error"] == "skipped: script is quarantined"
 
 
-TIMER = """
-local armed = false
-function loop(msg)
-  if msg.timer then
-    msg.fired_in = mle.worker
-    dragonfly.output_event(default_output, msg)
-    return
-  end
-  if not armed then
-    armed = true
-    dragonfly.timer_event(mle.tag, %s, {timer = true, armed_in = mle.worker})
-  end
-end"""
-
-
 def test_timers_fire_in_the_worker_that_armed_them(make_root, tmp_path, engine):
     eve = tmp_path / "eve.json"
     eve.write_bytes(b"\n".join(orjson.dumps({"flow_id": i}) for i in range(200)) + b"\n")
@@ -301,11 +225,6 @@ def test_a_slow_output_stops_the_reading_and_nothing_is_lost(make_root, tmp_path
     seen = sorted(orjson.loads(line)["i"] for line in bytes(received).splitlines())
     assert seen == list(range(total))
     assert stat.S_ISFIFO(os.stat(fifo).st_mode)
-
-
-def append_events(eve: Path, numbers: range) -> None:
-    with eve.open("ab") as f:
-        f.write(b"\n".join(orjson.dumps({"flow_id": i, "i": i}) for i in numbers) + b"\n")
 
 
 def forwarding_engine(make_root, tmp_path: Path, engine) -> tuple[subprocess.Popen, Path, Path]:
