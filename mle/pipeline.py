@@ -247,7 +247,6 @@ def install_signal_handlers(flags: Flags, command: str) -> None:
     enable_stack_dumps()
 
 
-
 def replay(
     pipeline: Pipeline,
     sources: Iterable[Source],

@@ -30,11 +30,11 @@ from mle.worker import Worker
 log = logging.getLogger("mle.reload")
 
 
-def load_new_scripts(config: Config, redis: RedisExecutor | None, dead_letters: DeadLetterWriter,
-                     worker_id: int = 0) -> Worker | ScriptLoadError:
+def load_new_scripts(config: Config, redis: RedisExecutor | None,
+                     dead_letters: DeadLetterWriter) -> Worker | ScriptLoadError:
     """A started worker with the scripts now on disk, or the error of the first
     script that failed to load or set up."""
-    worker = Worker(config, redis, dead_letters, worker_id=worker_id)
+    worker = Worker(config, redis, dead_letters)
     try:
         worker.start()
     except ScriptLoadError as exc:

@@ -107,6 +107,9 @@ class Supervisor:
         self.control = wire.socket(self.zmq, zmq.ROUTER, bind=self.endpoints.control)
         self.control.setsockopt(zmq.RCVHWM, 0)
         self.control.setsockopt(zmq.SNDHWM, 0)
+        # a replacement worker connects under its predecessor's name, possibly before the
+        # old connection is seen closed: the new one must take the name over
+        self.control.setsockopt(zmq.ROUTER_HANDOVER, 1)
         try:
             self._start_all()
             self.started = time.monotonic()
@@ -228,7 +231,9 @@ class Supervisor:
             for name in ("source", "sink"):
                 child = self.children[name]
                 if child.done is None and not child.process.is_alive():
-                    raise EngineFailed(f"the {name} process died (exit code {child.process.exitcode})")
+                    self._settle(child)
+                    if child.done is None:
+                        raise EngineFailed(f"the {name} process died (exit code {child.process.exitcode})")
             if time.monotonic() >= next_stats:
                 self._write_stats()
                 next_stats = time.monotonic() + self.config.engine.stats_interval
@@ -241,6 +246,10 @@ class Supervisor:
             child = self.children[f"worker-{index}"]
             if child.done is not None:
                 continue
+            if not child.process.is_alive():
+                self._settle(child)
+                if child.done is not None:
+                    continue
             if child.retired is not None:
                 child.process.join(10)  # its last results are flushed to the sink on exit
                 if not child.process.is_alive():
@@ -255,6 +264,13 @@ class Supervisor:
                 else:
                     continue
             self._replace_worker(index, child, beat)
+
+    def _settle(self, child: Child, seconds: float = 1.0) -> None:
+        """A child that exited on purpose reported why just before: take that report
+        (it may still be on its way) before taking the exit for a crash."""
+        deadline = time.monotonic() + seconds
+        while child.done is None and child.retired is None and time.monotonic() < deadline:
+            self._receive(50)
 
     def _replace_worker(self, index: int, child: Child, beat: Any) -> None:
         now = time.monotonic()
@@ -276,14 +292,21 @@ class Supervisor:
                         self._send(f"worker-{other}", "quarantine", kind, tag)
         log.error("worker-%d exited (code %s) in batch %s; starting a new one", index, child.process.exitcode,
                   crashed if crashed >= 0 else "none")
-        if child.heartbeat:
-            child.heartbeat.close()
         self.restart_count += 1
         self._send("source", "replacing", index)
-        self._start_worker(index)
+        self._restart_worker(index, child, crashed, culprit, [])
+
+    def _restart_worker(self, index: int, old: Child, crashed: int, culprit: str, finished: list[int],
+                        keep_going: bool = False) -> None:
+        """Start worker ``index`` anew in place of ``old`` (already gone), then have the
+        source re-send what the old one left: the batch it crashed in (-1: none) is
+        re-run event by event; ``finished`` batches are not re-sent."""
+        if old.heartbeat:
+            old.heartbeat.close()
+        self._start_worker(index, keep_going)
         self._await_ready([f"worker-{index}"], replacing=True)
         self._send("sink", "restarted", index)
-        self._send("source", "restarted", index, crashed, culprit, [])
+        self._send("source", "restarted", index, crashed, culprit, finished)
 
     # reloading scripts (SIGHUP) --------------------------------------------------------
     def _reload(self) -> None:
@@ -318,12 +341,8 @@ class Supervisor:
     def _replace_retired(self, index: int, child: Child) -> None:
         counters, finished = child.retired  # type: ignore[misc]
         self.retired_counters.append(counters)
-        if child.heartbeat:
-            child.heartbeat.close()
-        self._start_worker(index, keep_going=True)  # a script that fails now is quarantined, not fatal
-        self._await_ready([f"worker-{index}"], replacing=True)
-        self._send("sink", "restarted", index)
-        self._send("source", "restarted", index, -1, "", finished)
+        # keep_going: a script that fails to set up now (changed since the check) is quarantined, not fatal
+        self._restart_worker(index, child, -1, "", finished, keep_going=True)
         self._retire_next()
 
     # counters --------------------------------------------------------------------------

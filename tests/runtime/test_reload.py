@@ -141,7 +141,12 @@ def test_pending_timers_of_the_old_scripts_fire_when_they_are_replaced(make_root
     def fired() -> list[int]:
         return sorted(e["fired_in"] for e in lines_of(out) if "fired_in" in e)
 
-    wait_for(lambda: len(fired()) == max(workers, 1), what="the old scripts' timers")
+    stderr = StderrReader(process)
+    try:
+        wait_for(lambda: len(fired()) == max(workers, 1), what="the old scripts' timers")
+    except AssertionError:
+        process.send_signal(signal.SIGUSR2)
+        pytest.fail(f"timers: {fired()}; engine log:\n{stderr.text}")
     assert fired() == list(range(max(workers, 1)))
     process.send_signal(signal.SIGTERM)
     assert process.wait(timeout=60) == 0
