@@ -250,11 +250,13 @@ def main() -> None:
                 lat = [] if args.no_latency else latency(base, scenario, workers, eve, rate / 2,
                                                           args.latency_seconds)
                 rows.append((scenario, workers, rate, lat, peaks, quarters))
-                p50 = statistics.median(lat) if lat else float("nan")
-                p99 = statistics.quantiles(lat, n=100)[98] if len(lat) > 100 else float("nan")
-                print(f"{scenario:<13} workers={workers}  {rate:>9,.0f} events/s   "
-                      f"latency at {rate / 2:,.0f}/s: p50 {p50:.1f} ms, p99 {p99:.1f} ms "
-                      f"({len(lat):,} events)", flush=True)
+                if len(lat) > 100:
+                    p50, p99 = statistics.median(lat), statistics.quantiles(lat, n=100)[98]
+                    latency_text = (f"latency at {rate / 2:,.0f}/s: p50 {p50:.1f} ms, p99 {p99:.1f} ms "
+                                    f"({len(lat):,} events)")
+                else:
+                    latency_text = "latency not measured" if args.no_latency else f"latency: only {len(lat)} events"
+                print(f"{scenario:<13} workers={workers}  {rate:>9,.0f} events/s   {latency_text}", flush=True)
                 for name in sorted(peaks):
                     trend = " -> ".join(f"{v:.0f}" for v in quarters.get(name, []))
                     per_event = CPU.get(name, 0.0) / args.events * 1e6
