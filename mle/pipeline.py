@@ -27,7 +27,6 @@ from mle.config import Config
 from mle.connectors import Context, build_source
 from mle.deadletter import DeadLetterWriter
 from mle.delivery import STATS_OUTPUT, Delivery
-from mle.errors import ScriptLoadError
 from mle.redis.pipe import RedisAddress, RedisPipe
 from mle.redis.server import PrivateRedis
 from mle.reload import ConfigFile, load_new_scripts
@@ -149,10 +148,8 @@ class Pipeline:
         """Replace the worker by one running the scripts now on disk (see :mod:`mle.reload`);
         if one of them fails to load, keep the running ones."""
         assert self.worker is not None
-        self.config_file.warn_if_changed()
-        new = load_new_scripts(self.config, self.redis, self.dead_letters)
-        if isinstance(new, ScriptLoadError):
-            log.error("scripts not reloaded, the running ones go on: %s", new)
+        new = load_new_scripts(self.config, self.config_file, self.redis, self.dead_letters)
+        if new is None:
             return
         self.write(self.worker.fire_timers(math.inf))
         self.retired.append(self.worker.counters())

@@ -30,15 +30,17 @@ from mle.worker import Worker
 log = logging.getLogger("mle.reload")
 
 
-def load_new_scripts(config: Config, redis: RedisExecutor | None,
-                     dead_letters: DeadLetterWriter) -> Worker | ScriptLoadError:
-    """A started worker with the scripts now on disk, or the error of the first
-    script that failed to load or set up."""
+def load_new_scripts(config: Config, config_file: ConfigFile, redis: RedisExecutor | None,
+                     dead_letters: DeadLetterWriter) -> Worker | None:
+    """A started worker with the scripts now on disk, or None (logged, naming the
+    script and the problem) if one of them fails to load or set up."""
+    config_file.warn_if_changed()
     worker = Worker(config, redis, dead_letters)
     try:
         worker.start()
     except ScriptLoadError as exc:
-        return exc
+        log.error("scripts not reloaded, the running ones go on: %s", exc)
+        return None
     return worker
 
 

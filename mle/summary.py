@@ -72,7 +72,6 @@ class Summary:
             load_errors=load_errors,
             redis_round_trips=round_trips,
             redis_commands=commands,
-            workers=len(counters),
         )
 
     @property
@@ -136,6 +135,4 @@ def summarize_pipeline(pipeline: object, seconds: float) -> Summary:
     delivery = pipeline.delivery  # type: ignore[attr-defined]
     dead = pipeline.dead_letters  # type: ignore[attr-defined]
     counters = [*pipeline.retired, worker.counters()]  # type: ignore[attr-defined]
-    summary = Summary.merge(seconds, counters, delivery.output_rows(), dead.count, str(dead.path))
-    summary.workers = 1
-    return summary
+    return Summary.merge(seconds, counters, delivery.output_rows(), dead.count, str(dead.path))

@@ -167,11 +167,15 @@ def run_mle(*args: str, cwd: Path | None = None, timeout: float = 120, env: dict
     return subprocess.CompletedProcess(process.args, process.returncode, stdout, stderr)
 
 
-def descendants(pid: int) -> list[int]:
-    """Every process below ``pid`` (children first), from /proc."""
+def children(pid: int) -> list[int]:
+    """The processes ``pid`` started (from /proc)."""
     found: list[int] = []
     for task in Path(f"/proc/{pid}/task").glob("*"):
         with contextlib.suppress(OSError):
-            for child in (task / "children").read_text().split():
-                found += [int(child), *descendants(int(child))]
+            found += [int(child) for child in (task / "children").read_text().split()]
     return found
+
+
+def descendants(pid: int) -> list[int]:
+    """Every process below ``pid``."""
+    return [p for child in children(pid) for p in (child, *descendants(child))]

@@ -36,7 +36,7 @@ import zmq
 from mle.config import Config
 from mle.deadletter import DeadLetterWriter
 from mle.delivery import STATS_FILE
-from mle.errors import MLEError, ScriptLoadError
+from mle.errors import MLEError
 from mle.pipeline import Flags, connect_redis, start_redis, stats_line
 from mle.reload import ConfigFile, load_new_scripts
 from mle.runtime import wire
@@ -311,16 +311,14 @@ class Supervisor:
     # reloading scripts (SIGHUP) --------------------------------------------------------
     def _reload(self) -> None:
         """Check the scripts on disk here; if they load, retire the workers one by one."""
-        self.config_file.warn_if_changed()
         pipe = connect_redis(self.config, self.spec.redis, self.flags.stop, load_modules=False)
         dead_letters = DeadLetterWriter(self.config.dead_letter_path)
         try:
-            new = load_new_scripts(self.config, pipe, dead_letters)
+            loaded = load_new_scripts(self.config, self.config_file, pipe, dead_letters) is not None
         finally:
             pipe.close()
             dead_letters.close()
-        if isinstance(new, ScriptLoadError):
-            log.error("scripts not reloaded, the running ones go on: %s", new)
+        if not loaded:
             return
         self.quarantined.clear()  # the new scripts start clean
         self.to_retire = deque(range(self.workers))

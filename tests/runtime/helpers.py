@@ -7,6 +7,8 @@ from pathlib import Path
 
 import orjson
 
+from tests.conftest import children
+
 FORWARD = "function loop(msg) if msg then dragonfly.analyze_event(default_analyzer, msg) end end"
 
 TIMER = """
@@ -34,7 +36,9 @@ def config(eve: Path, out: str = "file://out.json", extra: str = "", analyzer: s
 
 
 def lines_of(path: Path) -> list[dict]:
-    return [orjson.loads(line) for line in path.read_bytes().splitlines()] if path.exists() else []
+    """The complete JSON lines of an output file (a line being written is not one yet)."""
+    data = path.read_bytes() if path.exists() else b""
+    return [orjson.loads(line) for line in data[: data.rfind(b"\n") + 1].splitlines()]
 
 
 def append_events(eve: Path, numbers: range) -> None:
@@ -42,27 +46,14 @@ def append_events(eve: Path, numbers: range) -> None:
         f.write(b"\n".join(orjson.dumps({"flow_id": i, "i": i}) for i in numbers) + b"\n")
 
 
-def processes_titled(title: str) -> list[int]:
-    """PIDs whose command line (set by setproctitle) starts with ``title``."""
-    found = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
-            except OSError:
-                continue
-            if cmdline.startswith(title):
-                found.append(int(entry.name))
-    return found
+def title_of(pid: int) -> str:
+    """A process's command line (what setproctitle set), "" once it is gone."""
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+    except OSError:
+        return ""
 
 
 def children_of(pid: int, title: str) -> list[int]:
-    out = []
-    for child in processes_titled(title):
-        try:
-            ppid = int(Path(f"/proc/{child}/stat").read_text().rsplit(")", 1)[1].split()[1])
-        except (OSError, IndexError, ValueError):
-            continue
-        if ppid == pid:
-            out.append(child)
-    return out
+    """Processes started by ``pid`` whose title starts with ``title``."""
+    return [child for child in children(pid) if title_of(child).startswith(title)]

@@ -16,11 +16,14 @@ from tests.waiting import wait_for
 
 VERSIONED = """
 local seen = 0
+local redis
+function setup() redis = hiredis.connect() end
 function loop(m)
   seen = seen + 1
   m.version = "{version}"
   m.seen = seen
   m.worker = mle.worker
+  m.processed = redis:command("INCR", "processed")  -- counts every time an event is processed
   dragonfly.output_event(default_output, m)
 end"""
 
@@ -81,7 +84,8 @@ def test_sighup_reloads_scripts_without_losing_or_repeating_events(make_root, tm
     assert process.wait(timeout=60) == 0
 
     events = lines_of(out)
-    assert sorted(e["i"] for e in events) == list(range(total))  # none lost, none twice
+    assert sorted(e["i"] for e in events) == list(range(total))  # none lost, none written twice
+    assert sorted(e["processed"] for e in events) == list(range(1, total + 1))  # none processed twice
     for worker in worker_ids:
         mine = [e for e in events if e["worker"] == worker]
         versions = [e["version"] for e in mine]

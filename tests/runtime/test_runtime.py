@@ -17,7 +17,7 @@ import orjson
 import pytest
 
 from tests.conftest import run_mle
-from tests.runtime.helpers import FORWARD, TIMER, append_events, children_of, config, lines_of, processes_titled
+from tests.runtime.helpers import FORWARD, TIMER, append_events, children_of, config, lines_of, title_of
 from tests.waiting import wait_for
 
 
@@ -252,7 +252,7 @@ def test_sighup_reopens_outputs_in_the_sink_process(make_root, tmp_path, engine)
 
 def test_sigusr2_prints_where_each_process_waits_and_the_engine_goes_on(make_root, tmp_path, engine):
     process, eve, out = forwarding_engine(make_root, tmp_path, engine)
-    assert process.pid in processes_titled("mle: run")
+    assert title_of(process.pid).startswith("mle: run")
     engine_pids = [process.pid, *children_of(process.pid, "mle: ")]
     assert len(engine_pids) == 5  # supervisor, source, 2 workers, sink
     for pid in engine_pids:
