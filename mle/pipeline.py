@@ -27,6 +27,7 @@ from mle.config import Config
 from mle.connectors import Context, build_source
 from mle.deadletter import DeadLetterWriter
 from mle.delivery import STATS_OUTPUT, Delivery
+from mle.redis.functions import load_functions
 from mle.redis.pipe import RedisAddress, RedisPipe
 from mle.redis.server import PrivateRedis
 from mle.reload import ConfigFile, load_new_scripts
@@ -188,7 +189,8 @@ def start_redis(config: Config) -> tuple[PrivateRedis | None, RedisAddress]:
 
 
 def connect_redis(config: Config, address: RedisAddress, stop: threading.Event, load_modules: bool = True) -> RedisPipe:
-    """A connected pipe (raises RedisUnavailable); loads config.lua's modules once."""
+    """A connected pipe (raises RedisUnavailable); loads config.lua's modules and MLE's
+    server-side functions once."""
     pipe = RedisPipe(address, stop=stop)
     pipe.connect()
     if load_modules:
@@ -196,6 +198,7 @@ def connect_redis(config: Config, address: RedisAddress, stop: threading.Event, 
             reply = pipe.call("MODULE", "LOAD", module)
             if isinstance(reply, Exception):
                 log.warning("modules (tag %r): MODULE LOAD %s failed: %s", tag, module, reply)
+        load_functions(pipe)
     return pipe
 
 

@@ -457,6 +457,13 @@ local function number_text(v)
   return tostring(v)
 end
 
+-- FCALL/FCALL_RO of one of MLE's own server-side functions (mle/lua/redis/): allowed
+-- without allow_eval, they are the engine's bounded code
+local function engine_function(name, _, fname)
+  local upper = KIND_UPPER[name] or name:upper()
+  return (upper == "FCALL" or upper == "FCALL_RO") and rawtype(fname) == "string" and fname:sub(1, 4) == "mle_"
+end
+
 -- drop the arguments stored so far by a command that is refused
 local function unstore(base)
   for i = base + 1, args_n do args[i] = nil end
@@ -473,7 +480,7 @@ local function command(n, ...)
   local kind = KIND[name] or kind_of(name)
   if kind < 0 then
     error(str_format("redis %s is %s", name, DENIED[KIND_UPPER[name] or name:upper()]), 3)
-  elseif kind == 4 and not S.allow_eval then
+  elseif kind == 4 and not S.allow_eval and not engine_function(name, ...) then
     error(str_format("redis %s needs allow_eval = true on this script's config entry", name), 3)
   end
   -- check and store every argument; a bad one raises with nothing queued

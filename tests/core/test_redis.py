@@ -7,6 +7,7 @@ import subprocess
 import threading
 from pathlib import Path
 
+import orjson
 import pytest
 
 from mle.errors import RedisUnavailable
@@ -103,3 +104,26 @@ def test_a_second_engine_on_the_same_run_dir_is_refused(tmp_path: Path):
         with pytest.raises(RedisUnavailable, match="is another MLE running"):
             PrivateRedis(tmp_path).start()
         assert first.process is not None and first.process.poll() is None
+
+
+FCALL = """
+local c
+function setup() c = assert(hiredis.connect()) end
+function loop(msg)
+  msg.version = c:command("FCALL", "mle_version", "0")
+  local ok, err = pcall(c.command, c, "FCALL", "other_function", "0")
+  msg.other = ok and "allowed" or tostring(err)
+  dragonfly.output_event(default_output, msg)
+end
+"""
+
+
+def test_engine_functions_are_loaded_and_callable_without_allow_eval(make_root, tmp_path):
+    root = make_root(CONFIG % "", inputs={"f.lua": FORWARD}, analyzers={"a.lua": FCALL})
+    eve = tmp_path / "eve.json"
+    eve.write_text('{"a":1}\n')
+    result = run_mle("replay", str(eve), "-r", str(root), "--out", str(tmp_path / "out.json"), "--workers", "0")
+    assert result.returncode == 0, result.stderr.decode()
+    event = orjson.loads((tmp_path / "out.json").read_bytes())
+    assert event["version"] == "1"  # mle_version from mle/lua/redis/core.lua
+    assert "needs allow_eval = true" in event["other"]  # any other server-side code still needs it
