@@ -10,11 +10,17 @@ server-side script still needs it.
 
 Each file is one library and starts with ``#!lua name=<library>``; its functions
 are registered with ``redis.register_function`` and run on the server's Lua 5.1.
+A line ``local NAME = include("stats/mean")`` is replaced by the module
+``mle/lua/lib/stats/mean.lua`` (the one scripts get with ``require "mle.stats.mean"``)
+wrapped in a function, so the engine and the server run the same algorithm: such a
+module must return its table and use only what Redis's Lua 5.1 offers (``math``,
+``string``, ``table``, ``cjson``, ``cmsgpack``, ``bit``).
 """
 
 from __future__ import annotations
 
 import logging
+import re
 from importlib import resources
 
 import hiredis
@@ -26,11 +32,27 @@ log = logging.getLogger("mle.redis")
 FUNCTION_PREFIX = "mle_"
 
 
+INCLUDE = re.compile(r'^local (\w+) = include\("([\w/]+)"\)[ \t]*$', re.MULTILINE)
+
+
+def expand_includes(source: str) -> str:
+    """Replace every ``local NAME = include("topic/unit")`` line by that library module."""
+    library = resources.files("mle.lua").joinpath("lib")
+
+    def module(match: re.Match[str]) -> str:
+        path = library.joinpath(*f"{match.group(2)}.lua".split("/"))
+        if not path.is_file():
+            raise FileNotFoundError(f"include({match.group(2)!r}): no mle/lua/lib/{match.group(2)}.lua")
+        return f"local {match.group(1)} = (function()\n{path.read_text(encoding='utf-8')}\nend)()"
+
+    return INCLUDE.sub(module, source)
+
+
 def function_libraries() -> dict[str, str]:
-    """Library file name -> source, for every library the engine ships."""
+    """Library file name -> source (includes expanded), for every library the engine ships."""
     folder = resources.files("mle.lua").joinpath("redis")
     return {
-        entry.name: entry.read_text(encoding="utf-8")
+        entry.name: expand_includes(entry.read_text(encoding="utf-8"))
         for entry in sorted(folder.iterdir(), key=lambda e: e.name)
         if entry.name.endswith(".lua")
     }
