@@ -75,6 +75,7 @@ class BatsTest:
     skip: str | None = None
     copies: list[tuple[str, str]] = field(default_factory=list)  # (source relative to repo, destination)
     required: list[str] = field(default_factory=list)  # destinations checked with [ -e ]
+    edits: list[tuple[str, str]] = field(default_factory=list)  # (sed expression, file under the root)
     body: list[str] = field(default_factory=list)  # logical lines after the engine starts
     loads_redis_ml: bool = False
 
@@ -113,6 +114,7 @@ def parse_bats(path: Path) -> BatsTest:
     test.loads_redis_ml = "redis-ml" in text
     body = text.split("@test", 1)[1] if "@test" in text else ""
     started = False
+    cwd = ""
     for raw in logical_lines(body)[1:]:
         line = raw.strip()
         if not line or line.startswith("#"):
@@ -128,6 +130,11 @@ def parse_bats(path: Path) -> BatsTest:
                 test.copies.append((words[1], words[2]))
             elif re.match(r"\[\s+-e\s", line):
                 test.required.append(shlex.split(line)[2])
+            elif line.startswith("cd "):
+                cwd = shlex.split(line)[1]
+            elif line.startswith("sed -i"):
+                words = shlex.split(line)
+                test.edits.append((words[2], f"{cwd}/{words[3]}"))
             elif re.search(r"bin/dragonfly-mle\b", line):
                 started = True
             continue
@@ -347,6 +354,32 @@ def run_jq(args: list[str], text: str) -> str:
 # --------------------------------------------------------------------------- a small shell
 
 
+def shell_words(line: str) -> list[str]:
+    """Split a command line into words, quotes and backslashes kept for :meth:`Shell.expand`."""
+    words, word, quote, i = [], "", None, 0
+    while i < len(line):
+        c = line[i]
+        if c == "\\" and quote != "'" and i + 1 < len(line):
+            word += line[i:i + 2]
+            i += 2
+            continue
+        if quote:
+            quote = None if c == quote else quote
+        elif c in "'\"":
+            quote = c
+        elif c.isspace():
+            if word:
+                words.append(word)
+            word = ""
+            i += 1
+            continue
+        word += c
+        i += 1
+    if word:
+        words.append(word)
+    return words
+
+
 class Shell:
     """The shell subset the bats validation uses: assignments, $(...), run bash -c, [ ... ]."""
 
@@ -407,7 +440,7 @@ class Shell:
         heredoc = re.match(r"\s*cat\s+<<-?\s*'?(\w+)'?\n(.*)\n\1\s*$", command, re.DOTALL)
         if heredoc:
             return heredoc.group(2).rstrip("\n")
-        words = [self.expand(w) for w in shlex.split(command, posix=False)]
+        words = [self.expand(w) for w in shell_words(command)]
         if words and words[0].startswith("./test/"):
             result = subprocess.run([sys.executable, *words], cwd=self.analyzers, capture_output=True, text=True)
             return result.stdout.rstrip("\n")
@@ -448,7 +481,7 @@ class Shell:
 
     def check(self, line: str) -> None:
         """``[ "$a" = "$b" ]`` or ``[ "$x" -eq N ]``; a failed one is remembered."""
-        words = shlex.split(line, posix=False)[1:-1]
+        words = shell_words(line)[1:-1]
         left, op, right = self.expand(words[0]), words[1], self.expand(words[2])
         ok = left == right if op == "=" else (op == "-eq" and left.strip().lstrip("-").isdigit()
                                               and int(left) == int(right))
@@ -463,12 +496,13 @@ class Shell:
         if not stripped or stripped.startswith(("#", "echo", "cd ")):
             return
         if stripped.startswith("./test/wait.sh"):
-            words = [self.expand(w) for w in shlex.split(stripped, posix=False)]
+            words = [self.expand(w) for w in shell_words(stripped)]
             self.vars["?"] = "0" if on_wait(words[1], int(words[2])) else "1"
             return
         if stripped.startswith("run "):
-            words = shlex.split(stripped, posix=False)
-            if words[1:3] == ["bash", "-c"]:
+            words = shell_words(stripped)
+            stops_engine = re.match(r'"?(pkill|kill)\b', words[3] if len(words) > 3 else "")
+            if words[1:3] == ["bash", "-c"] and not stops_engine:
                 status, output = self.pipeline(self.expand(" ".join(words[3:])))
                 self.vars["status"], self.vars["output"] = str(status), output.rstrip("\n")
             else:  # run pkill / run kill: the engine was stopped by us already
@@ -531,6 +565,8 @@ def build_root(test: BatsTest, analyzers: Path, work: Path, redis_socket: str, s
             raise LookupError(f"checks for {destination}")
         if not (root / destination[len(DRAGONFLY_ROOT) + 1:]).exists():
             raise LookupError(f"needs {destination}, which the collection does not ship (install.sh downloads it)")
+    for expression, target in test.edits:
+        apply_sed(expression, root / target[len(DRAGONFLY_ROOT) + 1:])
     if config_text is None or data is None:
         raise LookupError("bats file copies no config or no data file")
     config_text = re.sub(r'(?m)^(\s*redis_host\s*=\s*).*$', rf'\g<1>"{redis_socket}"', config_text)
@@ -540,6 +576,16 @@ def build_root(test: BatsTest, analyzers: Path, work: Path, redis_socket: str, s
         config_text += SEQUENTIAL_LUA
     (root / "config/config.lua").write_text(config_text)
     return Prepared(root=root, data=data)
+
+
+def apply_sed(expression: str, path: Path) -> None:
+    """``sed -i "s/PATTERN/REPLACEMENT/g" FILE`` (the only sed form the bats files use)."""
+    match = re.fullmatch(r"s/((?:[^/\\]|\\.)*)/((?:[^/\\]|\\.)*)/(g?)", expression)
+    if not match or not path.is_file():
+        raise LookupError(f"sed -i {expression!r} {path}: unsupported here")
+    pattern, replacement, every = match.groups()
+    text = re.sub(pattern, replacement.replace("\\", "\\\\"), path.read_text(), count=0 if every else 1)
+    path.write_text(text)
 
 
 def missing_requirements(prepared: Prepared) -> str | None:
