@@ -22,6 +22,7 @@ from mle.deadletter import DeadLetterWriter
 from mle.decode import LineDecoder
 from mle.errors import ScriptLoadError
 from mle.lua.runtime import LuaEngine, RedisExecutor
+from mle.runtime.shard import make_lane_key
 from mle.timers import TimerQueue
 
 log = logging.getLogger("mle.worker")
@@ -103,6 +104,7 @@ class Worker:
             dead_letter=self._dead_letter,
             worker_id=worker_id,
             budgeted=config.engine.max_instructions > 0,
+            cjson_floats=config.root.layout == "dragonfly",
         )
         self._render = self.engine.tracker.render
         self.input_scripts: dict[str, int] = {}
@@ -116,6 +118,10 @@ class Worker:
             spec.tag: LineDecoder(int(spec.options.get("max_line_bytes", config.engine.max_line_bytes)))
             for spec in config.inputs
         }
+        # serial semantics (README, "Redis from Lua"): per shard, the events of one lane run one
+        # at a time; in analyzer order, every script takes its events one at a time instead
+        self._by_analyzer = config.serial_order == "analyzer"
+        self._lane_key = None if self._by_analyzer else make_lane_key(config.engine.shard_key)
 
     # start-up -----------------------------------------------------------------------
     def start(self) -> None:
@@ -154,7 +160,7 @@ class Worker:
                     default_output=spec.default_output,
                     max_instructions=spec.max_instructions or cfg.max_instructions or 1,
                     quarantine_after=spec.quarantine_after if spec.quarantine_after else cfg.quarantine_after,
-                    sequential=spec.sequential,
+                    sequential=spec.sequential or self._by_analyzer,
                     allow_network=spec.allow_network,
                     allow_eval=spec.allow_eval,
                 )
@@ -173,6 +179,8 @@ class Worker:
                 engine.setup(script_id)
             except ScriptLoadError as exc:
                 self._load_failed(exc, script_id)
+        if not self.engine.uses_redis():
+            self._lane_key = None  # nothing can observe another event's effects: keep arrival order
         # what setup() sent stays pending: the caller takes it (take_output) or it leaves with the first batch
 
     def _load_failed(self, exc: ScriptLoadError, script_id: int) -> None:
@@ -248,7 +256,9 @@ class Worker:
                 self.dead_letters.write(source, reason, detail, line)
                 append(None)  # the input script sees nil, as in Dragonfly
         if events:
-            self._run(lambda: self.engine.run_batch(events, self.input_scripts[input_tag]), events, source)
+            lane_key = self._lane_key
+            lanes = [lane_key(e) if e is not None else None for e in events] if lane_key else None
+            self._run(lambda: self.engine.run_batch(events, self.input_scripts[input_tag], lanes), events, source)
 
     def fire_timers(self, now: float | None = None) -> BatchResult:
         """Deliver due timers (all pending ones when ``now`` is inf)."""
