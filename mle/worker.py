@@ -8,6 +8,7 @@ to outputs, rendered and ready to write.
 
 from __future__ import annotations
 
+import gc
 import logging
 import time
 from collections import Counter
@@ -26,6 +27,19 @@ from mle.runtime.shard import make_lane_key
 from mle.timers import TimerQueue
 
 log = logging.getLogger("mle.worker")
+
+#: Python's cyclic collector, as a worker allocates (a dict per event, replies, wrappers):
+#: every 100,000 allocations instead of 700, with what start-up built frozen out of its
+#: reach. Measured: 10 % of a worker's CPU went to collections that found nothing
+#: (py-spy, the hello-world chain); this cut its CPU per event by about a sixth.
+GC_THRESHOLDS = (100_000, 50, 100)
+
+
+def tune_garbage_collector() -> None:
+    """Collect rarely and never walk the start-up objects again (see GC_THRESHOLDS)."""
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(*GC_THRESHOLDS)
 
 LOG_OUTPUT = -1
 STATS_OUTPUT = -2
@@ -179,6 +193,7 @@ class Worker:
                 engine.setup(script_id)
             except ScriptLoadError as exc:
                 self._load_failed(exc, script_id)
+        tune_garbage_collector()
         if not self.engine.uses_redis():
             self._lane_key = None  # nothing can observe another event's effects: keep arrival order
         # what setup() sent stays pending: the caller takes it (take_output) or it leaves with the first batch

@@ -75,6 +75,8 @@ def cjson_number(value: float) -> float | int | None:
     """:func:`lua_number` after rounding to 14 significant digits, as Dragonfly's cjson
     printed what scripts computed (``2/3`` -> ``0.66666666666667``): a Dragonfly root's
     outputs stay what its users compare against. Integers are never rounded."""
+    if value.is_integer():
+        return lua_number(value)
     if value != value or value in (math.inf, -math.inf):
         return None
     return lua_number(float(f"{value:.14g}"))
