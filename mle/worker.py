@@ -275,6 +275,19 @@ class Worker:
             lanes = [lane_key(e) if e is not None else None for e in events] if lane_key else None
             self._run(lambda: self.engine.run_batch(events, self.input_scripts[input_tag], lanes), events, source)
 
+    def feedback(self, verdict: dict) -> tuple[int, BatchResult]:
+        """Run an analyst's verdict on an event through every analyzer that learns from
+        feedback (defines ``feedback(fb)``), after the events this worker already took.
+        Returns how many analyzers took it, and what they sent to outputs."""
+        self.engine.tracker.begin_batch()
+        taken = [0]
+
+        def run() -> None:
+            taken[0] = self.engine.run_feedback(verdict)
+
+        self._run(run, [], "feedback")
+        return taken[0], self.take_output()
+
     def fire_timers(self, now: float | None = None) -> BatchResult:
         """Deliver due timers (all pending ones when ``now`` is inf)."""
         fired = self.timers.due(now)

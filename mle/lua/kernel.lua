@@ -142,7 +142,7 @@ function K.current_script() return cur.S end
 -- Slots are not cleared while the queue is in use: a Lua table whose front is
 -- nil'ed while its back grows rehashes over and over (measured: 5 us per event).
 -- drain() clears them once it is done, so events can be collected.
-local q_s, q_m, q_h, q_o, q_a, q_head, q_tail = {}, {}, {}, {}, {}, 1, 0
+local q_s, q_m, q_h, q_o, q_a, q_k, q_head, q_tail = {}, {}, {}, {}, {}, {}, 1, 0
 local work = 0
 
 -- Lanes: serial semantics per shard. Every input event of a batch is an origin; each
@@ -153,9 +153,9 @@ local work = 0
 local org_left, org_lane, org_S, org_m = {}, {}, {}, {}
 local lane_busy, lane_q = {}, {}
 
-local function enqueue(S, m, hops, o, adm)
+local function enqueue(S, m, hops, o, adm, hook)
   q_tail = q_tail + 1
-  q_s[q_tail], q_m[q_tail], q_h[q_tail], q_o[q_tail], q_a[q_tail] = S, m, hops, o, adm
+  q_s[q_tail], q_m[q_tail], q_h[q_tail], q_o[q_tail], q_a[q_tail], q_k[q_tail] = S, m, hops, o, adm, hook
 end
 
 local function push(S, m, hops, o)
@@ -261,7 +261,7 @@ end
 -- holds (it may be the one that filled the memory) is released.
 local function quarantine(S, text, why)
   S.quarantined = true
-  S.loop, S.setup, S.format = nil, nil, nil
+  S.loop, S.setup, S.format, S.feedback = nil, nil, nil, nil
   local env = S.env
   if env then
     local k = next(env)
@@ -664,10 +664,10 @@ local pool, pool_n = {}, 0
 local kernel_threads = setmetatable({}, { __mode = "k" })
 K.kernel_threads = kernel_threads
 
-local function pool_body(S, m)
+local function pool_body(fn, m)
   while true do
-    local ok, err = pcall(S.loop, m)
-    S, m = co_yield(DONE_MARK, ok, err)
+    local ok, err = pcall(fn, m)
+    fn, m = co_yield(DONE_MARK, ok, err)
   end
 end
 
@@ -708,11 +708,11 @@ local function next_in_sequence(S)
   local w = S.waitq
   local h = w.head
   if h <= w.tail and admissible(S, w[h]) then
-    local m, hops, o = w[h], w.hops[h], w.org[h]
-    w[h], w.hops[h], w.org[h] = nil, nil, nil
+    local m, hops, o, hook = w[h], w.hops[h], w.org[h], w.hook[h]
+    w[h], w.hops[h], w.org[h], w.hook[h] = nil, nil, nil, nil
     w.head = h + 1
     S.busy = true
-    enqueue(S, m, hops, o, true)
+    enqueue(S, m, hops, o, true, hook)
   else
     S.busy = false
   end
@@ -814,39 +814,44 @@ end
 local trace = nil
 function K.set_trace(fn) trace = fn end
 
-local function run_item(S, m, hops, o, adm)
+-- hook: nil for loop(msg), or the name of another per-event hook ("feedback")
+local function run_item(S, m, hops, o, adm, hook)
   if trace then trace(S.id) end
   local w = S.waitq
   if w and not adm then
     if S.busy or w.head <= w.tail or not admissible(S, m) then
       local t = w.tail + 1
       w.tail = t
-      w[t], w.hops[t], w.org[t] = m, hops, o
+      w[t], w.hops[t], w.org[t], w.hook[t] = m, hops, o, hook
       return
     end
     S.busy, adm = true, true
   end
   if S.quarantined then
-    annotate(m, S, "loop", "skipped: script is quarantined")
-    pass_on(S, m, hops, o)
+    if not hook then
+      annotate(m, S, "loop", "skipped: script is quarantined")
+      pass_on(S, m, hops, o)
+    end
     if adm then next_in_sequence(S) end
     return item_done(o)
   end
-  S.n_in = S.n_in + 1
+  local fn = hook and S[hook] or S.loop
+  hook = hook or "loop"
+  if hook == "loop" then S.n_in = S.n_in + 1 end
   if not S.coro then
-    run_plain(S, m, hops, o, S.loop, "loop")
+    run_plain(S, m, hops, o, fn, hook)
     if adm then next_in_sequence(S) end
     return item_done(o)
   end
   local rec = get_worker()
-  rec.S, rec.m, rec.fwd, rec.hops, rec.ticks, rec.hook = S, m, false, hops, 0, "loop"
+  rec.S, rec.m, rec.fwd, rec.hops, rec.ticks, rec.hook = S, m, hook ~= "loop", hops, 0, hook
   rec.origin, rec.adm, rec.released, rec.commands = o, adm, false, 0
   rec.timed = (S.n_in % SAMPLE_EVERY == 0)
-  resume(rec, S, m)
+  resume(rec, fn, m)
 end
 
 local function clear_queue()
-  for i = 1, q_tail do q_s[i], q_m[i], q_h[i], q_o[i], q_a[i] = nil, nil, nil, nil, nil end
+  for i = 1, q_tail do q_s[i], q_m[i], q_h[i], q_o[i], q_a[i], q_k[i] = nil, nil, nil, nil, nil, nil end
   q_head, q_tail, work = 1, 0, 0
 end
 
@@ -856,7 +861,7 @@ local function drain()
     while q_head <= q_tail do
       local i = q_head
       q_head = i + 1
-      run_item(q_s[i], q_m[i], q_h[i], q_o[i], q_a[i])
+      run_item(q_s[i], q_m[i], q_h[i], q_o[i], q_a[i], q_k[i])
     end
     if ready_n == 0 then
       if pend_n == 0 then return clear_queue() end
@@ -892,6 +897,19 @@ function K.run_batch(events, n, input_id, lanes)
   end
   drain()
   for i = 1, n do org_left[i], org_lane[i], org_S[i], org_m[i] = nil, nil, nil, nil end
+end
+
+-- An analyst's verdict (a table) to every analyzer that defines feedback(fb), in
+-- config order, each after the events it has already taken (sequential scripts).
+function K.run_feedback(value)
+  local ids = {}
+  for id, S in pairs(scripts) do
+    if S.kind == "analyzer" and S.feedback then ids[#ids + 1] = id end
+  end
+  table.sort(ids)
+  for _, id in ipairs(ids) do enqueue(scripts[id], value, 0, nil, false, "feedback") end
+  drain()
+  return #ids
 end
 
 -- Deliver (analyzer id, table) pairs from fired timers.
@@ -931,7 +949,7 @@ function K.add_script(S)
   S.n_in, S.n_out, S.n_err, S.n_redis, S.consecutive, S.time = 0, 0, 0, 0, 0, 0
   S.quarantined = false
   S.coro = S.coro or false
-  if S.sequential then S.waitq = { head = 1, tail = 0, hops = {}, org = {} } end
+  if S.sequential then S.waitq = { head = 1, tail = 0, hops = {}, org = {}, hook = {} } end
   if S.kind == "analyzer" then
     analyzers_by_tag[S.tag] = S
     analyzers_by_tag[str_lower(S.tag)] = S
@@ -1093,11 +1111,11 @@ end
 
 -- forget queued work and pending commands after the kernel itself failed mid-batch
 function K.reset()
-  q_s, q_m, q_h, q_o, q_a, q_head, q_tail, work = {}, {}, {}, {}, {}, 1, 0, 0
+  q_s, q_m, q_h, q_o, q_a, q_k, q_head, q_tail, work = {}, {}, {}, {}, {}, {}, 1, 0, 0
   org_left, org_lane, org_S, org_m, lane_busy, lane_q = {}, {}, {}, {}, {}, {}
   for _, S in pairs(scripts) do
     S.busy, S.inflight = false, nil
-    if S.waitq then S.waitq = { head = 1, tail = 0, hops = {}, org = {} } end
+    if S.waitq then S.waitq = { head = 1, tail = 0, hops = {}, org = {}, hook = {} } end
   end
   args, args_n, out_bytes, pend_argc = {}, 0, 0, {}
   pend_kind, pend_rec, pend_tk, pend_S, pend_n = {}, {}, {}, {}, 0

@@ -260,6 +260,11 @@ class LuaEngine:
         table_from = self._table_from
         self.kernel.run_batch(table_from(events), len(events), input_script, lanes and table_from(lanes))
 
+    def run_feedback(self, value: dict) -> int:
+        """Hand an analyst's verdict to every analyzer that defines ``feedback(fb)``;
+        returns how many do."""
+        return int(self.kernel.run_feedback(value))
+
     def run_timers(self, fired: list[tuple[int, Any]]) -> None:
         """Deliver fired timers: (analyzer script id, value) pairs."""
         ids = self._table_from([script_id for script_id, _ in fired])
