@@ -13,6 +13,7 @@ extension table ``mle`` (engine settings). Every problem is reported as one
 from __future__ import annotations
 
 import difflib
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -364,7 +365,35 @@ def _analyzers(root: Root, raw: dict[str, Any]) -> tuple[ScriptSpec, ...]:
             )
         )
     _unique_tags("analyzers", [spec.tag for spec in specs])
-    return tuple(specs)
+    return tuple(specs) + _dropped_in(root, specs)
+
+
+#: an analyzer file that says what it wants runs without a config entry (drop-in)
+_DECLARATION = re.compile(r"^analyzer\s*=[^=]", re.MULTILINE)
+
+
+def _dropped_in(root: Root, listed: list[ScriptSpec]) -> tuple[ScriptSpec, ...]:
+    """Analyzers in the root's analyzer folder that declare their event types
+    (``analyzer = { event_types = {...} }`` at the top level) and that no entry of
+    ``analyzers`` names: each runs under its file name as tag."""
+    if root.layout != "mle":
+        return ()
+    taken_paths = {spec.script.resolve() for spec in listed if spec.script}
+    taken_tags = {spec.tag.lower() for spec in listed}
+    found = []
+    for folder in root.script_dirs("analyzer"):
+        for path in sorted(folder.glob("*.lua")):
+            if path.resolve() in taken_paths or path.stem.lower() in taken_tags:
+                continue
+            try:
+                declares = _DECLARATION.search(path.read_text(encoding="utf-8", errors="replace")) is not None
+            except OSError:
+                continue
+            if declares:
+                taken_tags.add(path.stem.lower())
+                found.append(ScriptSpec(kind="analyzer", index=len(listed) + len(found) + 1, tag=path.stem,
+                                        script=path))
+    return tuple(found)
 
 
 def _outputs(root: Root, raw: dict[str, Any]) -> tuple[OutputSpec, ...]:

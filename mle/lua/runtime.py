@@ -210,6 +210,8 @@ class LuaEngine:
             raise ScriptLoadError(f"{label}: {chunkname.lstrip('@=')}: {err}")
         if not self.kernel.bind_hooks(record) and record.setup is None:
             raise ScriptLoadError(f"{label}: {chunkname.lstrip('@=')} defines no {_hook_name(kind)} function")
+        if record.declare_error:
+            raise ScriptLoadError(f"{label}: {chunkname.lstrip('@=')}: {record.declare_error}")
         return script_id
 
     def _runs_ahead(self, tag: str, source: str) -> bool:

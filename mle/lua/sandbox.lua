@@ -467,7 +467,7 @@ end
 
 local function make_mle(S)
   local tag = S.tag
-  local lib = { tag = tag, worker = H.worker_id }
+  local lib = { tag = tag, worker = H.worker_id, route = K.route }
   function lib.score(msg, score)
     if rawtype(msg) == "table" then return annotate_table(msg, tag, score) end
     return h_annotate(msg, tag, score)
@@ -617,6 +617,7 @@ function K.bind_hooks(S)
   end
   S.loop, S.setup, S.format, S.feedback = hook("loop"), hook("setup"), hook("format"), hook("feedback")
   if S.kind == "output" then return S.format ~= nil end
+  if S.kind == "analyzer" then S.declared, S.declare_error = K.read_declaration(rawget(S.env, "analyzer")) end
   return S.loop ~= nil
 end
 
