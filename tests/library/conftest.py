@@ -22,14 +22,20 @@ analyzers = { { tag = "lib", script = "lib.lua", default_output = "out" } }
 outputs = { { tag = "out", uri = "file://out.json" } }
 """
 
-# the body runs as main(data), data being the event's "data" field; what it returns is
-# the test's result. An error comes back with its message (and fails the test).
+# the body runs as main(data), data being the event's "data" field copied into Lua
+# tables; what it returns is the test's result. An error comes back with its message.
 SCRIPT = """
 local function main(data)
 {body}
 end
+local function plain(v)
+  if type(v) ~= "table" then return v end
+  local t = {{}}
+  for k, x in pairs(v) do t[k] = plain(x) end
+  return t
+end
 function loop(msg)
-  local ok, result = pcall(main, msg.data)
+  local ok, result = pcall(main, plain(msg.data))
   if ok then
     dragonfly.output_event("out", {{ result = result }})
   else
