@@ -55,18 +55,14 @@ local function ratio(a, b)
   return a / b
 end
 
-function Confusion:precision()
-  local s = self.state
-  return ratio(s.tp, s.tp + s.fp)
-end
+local function precision(s) return ratio(s.tp, s.tp + s.fp) end
+local function recall(s) return ratio(s.tp, s.tp + s.fn) end
 
-function Confusion:recall()
-  local s = self.state
-  return ratio(s.tp, s.tp + s.fn)
-end
+function Confusion:precision() return precision(self.state) end
+function Confusion:recall() return recall(self.state) end
 
 function Confusion:f1()
-  local p, r = self:precision(), self:recall()
+  local p, r = precision(self.state), recall(self.state)
   return ratio(2 * p * r, p + r)
 end
 
