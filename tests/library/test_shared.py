@@ -2,8 +2,8 @@
 shared units get the answers one local unit fed the whole stream gives, event by
 event (the values before and after each update; floating values to 1e-12 relative,
 the server's libm may round 2^x differently in the last bit, counts exactly). Each
-event touches each unit once: with today's rounds a read and a later write of one
-unit in the same event may see writes of later events of the round. Keys
+event touches each unit once: events of different flows run side by side, so a read
+and a later write of one unit in the same event may see another event's write. Keys
 carry the analyzer's prefix and a hash tag, TTLs are set, and a Redis error
 becomes a Lua error naming the unit and the key."""
 
