@@ -6,8 +6,9 @@
 One worker runs in this process (as bench_rounds.py) on the private Redis with the
 engine's function libraries loaded, on batches of 256 events. For every unit found
 under mle/lua/lib/<topic>/ (the conformance test's rule, so units added later appear
-too) an analyzer updates the unit once per event: locally, and through mle.shared
-when the unit has a shared variant (one instance per key, 100 keys). A baseline
+too) an analyzer updates the unit once per event: locally, and through its shared
+variant when it has one (mle.shared.<Name> or the module mle.shared.<unit>; one
+instance per key, 100 keys). A baseline
 analyzer reads the same event fields and updates nothing. Printed: events/s (wall
 clock, Redis included) and the unit's own cost, microseconds per update over the
 baseline. For scale, an analyzer sending one plain HINCRBY per event; last, one
@@ -36,7 +37,7 @@ from mle.worker import Worker
 BATCH = 256
 REPO = Path(__file__).resolve().parent.parent
 LIBRARY = REPO / "mle" / "lua" / "lib"
-HELPERS = {"util"}
+HELPERS = {"util", "shared"}
 
 CONFIG = """
 inputs = { { tag = "in", uri = "file:///dev/null", default_analyzer = "bench" } }
@@ -77,7 +78,10 @@ local function feeder(Class, topic, u, keyed)
     return function(msg) call("update", msg, msg.y, msg.p) end
   elseif kind == "evaluator" or kind == "classifier" then
     return function(msg) call("score_learn", msg, {a = msg.p, b = msg.q}, msg.y) end
-  elseif kind == "anomaly" then return function(msg) call("score_learn", msg, {a = msg.p, b = msg.q}) end
+  elseif kind == "anomaly" then
+    if input == "number" then return function(msg) call("score_learn", msg, msg.x) end end
+    if input == "string" then return function(msg) call("score_learn", msg, msg.item) end end
+    return function(msg) call("score_learn", msg, {a = msg.p, b = msg.q}) end
   elseif kind == "model" then return function(msg) call("predict_proba_one", msg, {a = msg.p, b = msg.q}) end
   elseif kind == "transformer" then return function(msg) call("transform_one", msg, {a = msg.p, b = msg.q}) end
   end
@@ -97,8 +101,12 @@ function loop(msg) update(fields(msg)) end
 SHARED = FEED + """
 local Class = require "@MODULE@"
 local shared = require "mle.shared"
+-- mle.shared's own (the statistics and sketches), else a module mle.shared.<unit>
 local found, constructor = pcall(function() return shared[Class.name:gsub("^%w+%.", "")] end)
-if not found or constructor == nil then error("no shared variant") end
+if not found or constructor == nil then
+  found, constructor = pcall(require, "mle.shared." .. ("@MODULE@"):match("[%w_]+$"))
+end
+if not found or type(constructor) ~= "function" and type(constructor) ~= "table" then error("no shared variant") end
 local options = { name = "bench", ttl = 3600 }
 for k, v in pairs(Class.test_options or {}) do options[k] = v end
 local update = feeder(Class, "@TOPIC@", constructor(options), true)
