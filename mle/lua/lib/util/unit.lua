@@ -63,21 +63,8 @@ function M.one_of(o)
   }
 end
 
---- A boolean option.
-function M.boolean(o)
-  return {
-    default = o.default,
-    describe = "true or false",
-    check = function(v)
-      if type(v) ~= "boolean" then return "must be true or false" end
-      return nil
-    end,
-  }
-end
-
---- A string option (`pattern`, if given, must match the whole value).
+--- A non-empty string option.
 function M.string(o)
-  local pattern = o.pattern
   local what = o.describe or "a string"
   return {
     default = o.default,
@@ -85,7 +72,6 @@ function M.string(o)
     describe = what,
     check = function(v)
       if type(v) ~= "string" or v == "" then return "must be " .. what end
-      if pattern and not v:find("^" .. pattern .. "$") then return "must be " .. what end
       return nil
     end,
   }
