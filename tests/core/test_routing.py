@@ -81,3 +81,39 @@ def test_a_config_entry_wins_over_a_dropped_in_file_of_the_same_tag(make_root, h
     h = harness(root)
     h.push(['{"event_type":"dns"}'])
     assert h.events("out")[0]["seen"] == ["b-file"]  # tag "a" is b.lua; a.lua is not loaded again
+
+
+SETTINGS = """
+analyzer = { event_types = "*" }
+local cfg = mle.settings{ threshold = 0.8, window = 60, name = "x" }
+function loop(msg) msg.cfg = cfg; msg.home = mle.home_net end
+"""
+
+
+def test_settings_override_an_analyzers_defaults(make_root, harness):
+    config = CONFIG + ('analyzers = { { tag = "s", script = "s.lua", settings = { threshold = 0.95 } } }\n'
+                       'mle = { home_net = { "10.1.0.0/16", "2001:db8::/32" } }\n')
+    root = make_root(config, inputs={"route.lua": ROUTE}, analyzers={"s.lua": SETTINGS})
+    h = harness(root)
+    h.push(['{"event_type":"dns"}'])
+    event = h.events("out")[0]
+    assert event["cfg"] == {"threshold": 0.95, "window": 60, "name": "x"}
+    assert event["home"] == ["10.1.0.0/16", "2001:db8::/32"]
+
+
+@pytest.mark.parametrize(("settings", "problem"), [
+    ("{ treshold = 0.95 }", '"treshold" is not a setting of s .it has: name, threshold, window.'),
+    ('{ threshold = "high" }', "threshold must be a number like its default, not a string"),
+])
+def test_a_wrong_setting_names_the_analyzer_and_the_problem(make_root, harness, settings, problem):
+    config = CONFIG + f'analyzers = {{ {{ tag = "s", script = "s.lua", settings = {settings} }} }}\n'
+    root = make_root(config, inputs={"route.lua": ROUTE}, analyzers={"s.lua": SETTINGS})
+    with pytest.raises(ScriptLoadError, match=problem):
+        harness(root)
+
+
+def test_home_net_defaults_to_private_ranges(make_root, harness):
+    root = make_root(CONFIG, inputs={"route.lua": ROUTE}, analyzers={"s.lua": SETTINGS})
+    h = harness(root)
+    h.push(['{"event_type":"dns"}'])
+    assert "192.168.0.0/16" in h.events("out")[0]["home"] and "fc00::/7" in h.events("out")[0]["home"]
