@@ -109,7 +109,8 @@ def test_our_random_splits_detect_as_well_as_rivers(make_root, harness):
 
     ours = []
     for s in seeds:
-        out = run_analyzer(make_root, harness, ANALYZER, events, files={"analyzers/options.json": json.dumps({"seed": s})})
+        options = {"analyzers/options.json": json.dumps({"seed": s})}
+        out = run_analyzer(make_root, harness, ANALYZER, events, files=options)
         ours.append(auc([float(e["score"]) for e in out], labels))
     our_auc = sum(ours) / len(ours)
     assert river_auc > 0.8  # the stream is one HST can learn
