@@ -7,4 +7,5 @@ return {
   LogisticRegression = require "mle.models.logistic_regression",
   MultinomialNB = require "mle.models.naive_bayes",
   hashing = require "mle.models.hashing",
+  load_json = require("mle.models.exported").load_json,
 }
