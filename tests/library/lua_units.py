@@ -29,11 +29,11 @@ end
 
 
 def run_analyzer(make_root: Callable, harness: Callable, source: str, events: Iterable[dict],
-                 files: dict[str, str] | None = None, batch: int = 256) -> list[dict]:
+                 files: dict[str, str] | None = None, batch: int = 256, runtime: str = "lua54") -> list[dict]:
     """Push ``events`` (each gets an index ``i``) through an analyzer whose body is
-    ``source`` (PRELUDE prepended); returns the output events in input order."""
+    ``source`` (PRELUDE prepended) on ``runtime``; returns the output events in input order."""
     root = make_root(CONFIG, inputs={"in.lua": FORWARD}, analyzers={"a.lua": PRELUDE + source}, files=files)
-    h = harness(root)
+    h = harness(root, runtime=runtime)
     lines = [orjson.dumps({**event, "i": n}) for n, event in enumerate(events)]
     for start in range(0, len(lines), batch):
         h.push(lines[start:start + batch])

@@ -78,7 +78,7 @@ def river_scores(model, events: list[dict]) -> list[float]:
 
 
 @pytest.mark.parametrize(("n_trees", "height", "window_size"), [(10, 8, 250), (3, 4, 20)])
-def test_scores_equal_rivers_with_rivers_splits(make_root, harness, n_trees, height, window_size):
+def test_scores_equal_rivers_with_rivers_splits(make_root, harness, runtime, n_trees, height, window_size):
     events = stream(1500, seed=7)
     model = anomaly.HalfSpaceTrees(n_trees=n_trees, height=height, window_size=window_size, seed=3)
     model.learn_one(events[0]["x"])  # River draws its trees on the first learn_one
@@ -86,7 +86,8 @@ def test_scores_equal_rivers_with_rivers_splits(make_root, harness, n_trees, hei
     expected = [0.0, *river_scores(model, events[1:])]
 
     options = {"n_trees": n_trees, "height": height, "window_size": window_size, "trees": trees}
-    out = run_analyzer(make_root, harness, ANALYZER, events, files={"analyzers/options.json": json.dumps(options)})
+    out = run_analyzer(make_root, harness, ANALYZER, events, files={"analyzers/options.json": json.dumps(options)},
+                       runtime=runtime)
     got = [float(e["score"]) for e in out]
     # the first event: River learnt it above without scoring; ours scored it (0, first window)
     assert got[0] == 0.0

@@ -44,9 +44,10 @@ end
 """
 
 
-def test_zscore_equals_rivers_gaussian_scorer(make_root, harness):
+def test_zscore_equals_rivers_gaussian_scorer(make_root, harness, runtime):
     stream = values(3000, seed=1)
-    out = run_analyzer(make_root, harness, SCORER % ("zscore", "{grace_period = 50}"), [{"v": v} for v in stream])
+    out = run_analyzer(make_root, harness, SCORER % ("zscore", "{grace_period = 50}"), [{"v": v} for v in stream],
+                       runtime=runtime)
     reference = anomaly.GaussianScorer(grace_period=50)
     for v, event in zip(stream, out, strict=True):
         expected = reference.score_one(None, v)
@@ -59,11 +60,11 @@ def test_zscore_equals_rivers_gaussian_scorer(make_root, harness):
     assert scores[:50] == [0.0] * 50 and max(scores) > 0.99
 
 
-def test_mad_equals_scipy_over_the_window(make_root, harness):
+def test_mad_equals_scipy_over_the_window(make_root, harness, runtime):
     stream = values(2500, seed=2)
     window, grace = 200, 30
     out = run_analyzer(make_root, harness, SCORER % ("mad", f"{{window_size = {window}, grace_period = {grace}}}"),
-                       [{"v": v} for v in stream])
+                       [{"v": v} for v in stream], runtime=runtime)
     checked = 0
     for i, (v, event) in enumerate(zip(stream, out, strict=True)):
         seen = np.array(stream[max(0, i - window):i])  # what the scorer had learnt before v
@@ -104,12 +105,12 @@ def rarity_reference(events: list[dict], alpha: float) -> list[float]:
     return scores
 
 
-def test_rarity_follows_its_formula(make_root, harness):
+def test_rarity_follows_its_formula(make_root, harness, runtime):
     rng = random.Random(3)
     countries = ["US"] * 60 + ["DE"] * 25 + ["FR"] * 10 + ["KP", "IR", "BR", "JP", "CN"]
     events = [{"key": rng.choice(["10.0.0.1", "10.0.0.2", "10.0.0.3"]), "value": rng.choice(countries)}
               for _ in range(2000)]
-    out = run_analyzer(make_root, harness, RARITY, events)
+    out = run_analyzer(make_root, harness, RARITY, events, runtime=runtime)
     got = [float(e["score"]) for e in out]
     assert got == pytest.approx(rarity_reference(events, 0.5), abs=1e-12)
     common = [s for s, e in zip(got[500:], events[500:], strict=True) if e["value"] == "US"]
@@ -118,17 +119,24 @@ def test_rarity_follows_its_formula(make_root, harness):
 
 
 BAD_OPTIONS = """
-local ok, err = pcall(require("mle.anomaly.%s"), %s)
+local ok, err = pcall(require("mle.%s"), %s)
 function loop(msg) msg.err = tostring(err); dragonfly.output_event(default_output, msg) end
 """
 
 
 @pytest.mark.parametrize(("unit", "options", "message"), [
-    ("zscore", "{grace_period = -1}", "ZScore: option grace_period must be an integer >= 0, got -1"),
-    ("mad", "{window_size = 0}", "MAD: option window_size must be an integer >= 1, got 0"),
-    ("rarity", "{alpha = 0}", "Rarity: option alpha must be a number > 0, got 0"),
-    ("hst", "{height = 1.5}", "HalfSpaceTrees: option height must be an integer >= 1, got 1.5"),
-    ("hst", "{limits = {x = {1, 0}}}", "HalfSpaceTrees: limits.x must be {low, high} with low < high"),
+    ("anomaly.zscore", "{grace_period = -1}",
+     'anomaly.ZScore: option "grace_period" must be an integer in [0, inf], got -1'),
+    ("anomaly.mad", "{window_size = 0}", 'anomaly.MAD: option "window_size" must be an integer in [1, inf], got 0'),
+    ("anomaly.rarity", "{alpha = 0}", 'anomaly.Rarity: option "alpha" must be a number in (0, inf], got 0'),
+    ("anomaly.hst", "{height = 1.5}",
+     'anomaly.HalfSpaceTrees: option "height" must be an integer in [1, inf], got 1.5'),
+    ("anomaly.hst", "{limits = {x = {1, 0}}}", 'anomaly.HalfSpaceTrees: option "limits" must map every feature'),
+    ("anomaly.hst", "{n_trees = 2, trees = {}}", 'option "trees" holds 0 trees for n_trees = 2'),
+    ("anomaly.hst", "{n_tree = 2}", 'anomaly.HalfSpaceTrees: unknown option "n_tree"'),
+    ("models.logistic_regression", "{schedule = 'optimal'}",
+     'models.LogisticRegression: option "schedule" must be one of "constant", "inverse_scaling", got "optimal"'),
+    ("models.naive_bayes", "{alpha = -1}", 'models.MultinomialNB: option "alpha" must be a number in [0, inf], got -1'),
 ])
 def test_bad_options_are_errors_naming_the_option(make_root, harness, unit, options, message):
     out = run_analyzer(make_root, harness, BAD_OPTIONS % (unit, options), [{}])

@@ -72,10 +72,10 @@ end
     ("{lr = 0.5, l2 = 0.001, schedule = 'inverse_scaling', power = 0.5}",
      lambda: optim.SGD(optim.schedulers.InverseScaling(0.5, 0.5)), 0.001),
 ])
-def test_logistic_regression_equals_rivers(make_root, harness, options, optimizer, l2):
+def test_logistic_regression_equals_rivers(make_root, harness, runtime, options, optimizer, l2):
     data = domains(2000, seed=5)
     events = [{"name": n, "y": y, "last": i == len(data) - 1} for i, (n, y) in enumerate(data)]
-    out = run_analyzer(make_root, harness, LR_ANALYZER % (options, N_BUCKETS), events)
+    out = run_analyzer(make_root, harness, LR_ANALYZER % (options, N_BUCKETS), events, runtime=runtime)
 
     model = linear_model.LogisticRegression(optimizer=optimizer(), l2=l2)
     for (name, y), event in zip(data, out, strict=True):
@@ -125,9 +125,10 @@ def requests(n: int, seed: int) -> list[tuple[dict[str, int], str]]:
 
 
 @pytest.mark.parametrize("alpha", [1.0, 0.1])
-def test_multinomial_nb_equals_rivers(make_root, harness, alpha):
+def test_multinomial_nb_equals_rivers(make_root, harness, runtime, alpha):
     data = requests(1500, seed=9)
-    out = run_analyzer(make_root, harness, NB_ANALYZER % alpha, [{"tokens": t, "y": y} for t, y in data])
+    out = run_analyzer(make_root, harness, NB_ANALYZER % alpha, [{"tokens": t, "y": y} for t, y in data],
+                       runtime=runtime)
     model = naive_bayes.MultinomialNB(alpha=alpha)
     for (tokens, y), event in zip(data, out, strict=True):
         expected = model.predict_proba_one(tokens)
@@ -150,9 +151,9 @@ end
 """
 
 
-def test_hashing_is_the_same_in_lua_and_python(make_root, harness):
+def test_hashing_is_the_same_in_lua_and_python(make_root, harness, runtime):
     strings = ["", "a", "example.com", "xn--bcher-kva.de", "ü-ñ", "x" * 1000, "\x00\x01\xff"]
-    out = run_analyzer(make_root, harness, HASH, [{"s": s} for s in strings])
+    out = run_analyzer(make_root, harness, HASH, [{"s": s} for s in strings], runtime=runtime)
     assert [e["hash"] for e in out] == [stable_hash(s) for s in strings]
     assert [e.get("grams", {}) for e in out if e["s"].isascii()] == [char_ngrams(s, 3) for s in strings if s.isascii()]
     assert stable_hash("example.com") == 2033889873  # fixed forever: exported models depend on it

@@ -20,23 +20,32 @@
 -- This file runs in the engine (Lua 5.4, LuaJIT) and inside Redis (Lua 5.1):
 -- mle/lua/redis/anomaly.lua includes it, with a store that keeps the nodes in Redis.
 
-local HST = {}
-HST.__index = HST
-setmetatable(HST, {__call = function(cls, opts) return cls.new(opts) end})
+local unit = require "mle.util.unit"
 
-local floor = math.floor
+local MODULUS = 2147483647
 
-local function check_integer(opts, name, default, min)
-  local v = opts[name]
-  if v == nil then return default end
-  if type(v) ~= "number" or v ~= floor(v) or v < min then
-    error(string.format("HalfSpaceTrees: option %s must be an integer >= %d, got %s", name, min, tostring(v)), 4)
+local function check_limits(limits)
+  for f, range in pairs(limits) do
+    if type(range) ~= "table" or type(range[1]) ~= "number" or type(range[2]) ~= "number" or range[1] >= range[2] then
+      return "must map every feature to {low, high} with low < high (" .. tostring(f) .. " does not)"
+    end
   end
-  return v
+  return nil
 end
 
+local HST = unit.class{
+  name = "anomaly.HalfSpaceTrees", module = "mle.anomaly.hst", kind = "anomaly",
+  options = {
+    n_trees = unit.number{ default = 10, min = 1, integer = true },
+    height = unit.number{ default = 8, min = 1, integer = true },
+    window_size = unit.number{ default = 250, min = 1, integer = true },
+    seed = unit.number{ default = 42, min = 0, integer = true },
+    limits = unit.table{ optional = true, describe = "a table {feature = {low, high}}", check = check_limits },
+    trees = unit.table{ optional = true, describe = "a list of n_trees trees {features = {...}, thresholds = {...}}" },
+  },
+}
+
 -- Park-Miller "minimal standard" generator: exact in doubles on every Lua.
-local MODULUS = 2147483647
 local function next_uniform(state)
   state.rng = (16807 * state.rng) % MODULUS
   return state.rng / MODULUS
@@ -75,52 +84,42 @@ end
 function HST.draw_trees(state, x)
   local names, lo, hi = sorted_keys(x), {}, {}
   for _, f in ipairs(names) do
-    local range = state.limits[f]
+    local range = state.limits and state.limits[f]
     lo[f], hi[f] = range and range[1] or 0, range and range[2] or 1
   end
   local trees = {}
-  for t = 1, state.n_trees do
+  for _ = 1, state.n_trees do
     local features, thresholds = {}, {}
     grow(state, features, thresholds, names, lo, hi, 1, 0)
-    trees[t] = {features = features, thresholds = thresholds}
+    trees[#trees + 1] = {features = features, thresholds = thresholds}
   end
   return trees
 end
 
---- The options of a new detector as its state (no trees yet unless opts.trees).
-function HST.new_state(opts)
-  opts = opts or {}
-  if type(opts) ~= "table" then error("HalfSpaceTrees: options must be a table", 3) end
-  local state = {
-    n_trees = check_integer(opts, "n_trees", 10, 1),
-    height = check_integer(opts, "height", 8, 1),
-    window_size = check_integer(opts, "window_size", 250, 1),
-    rng = check_integer(opts, "seed", 42, 0) % (MODULUS - 1) + 1,
-    limits = {},
-    counter = 0,
-    windows = 0,
-  }
-  for f, range in pairs(opts.limits or {}) do
-    if type(range) ~= "table" or type(range[1]) ~= "number" or type(range[2]) ~= "number" or range[1] >= range[2] then
-      error("HalfSpaceTrees: limits." .. tostring(f) .. " must be {low, high} with low < high", 3)
-    end
-    state.limits[f] = {range[1], range[2]}
+-- the given trees must fit n_trees and height
+local function check_trees(s)
+  local inner = 2 ^ s.height - 1
+  if #s.trees ~= s.n_trees then
+    error(string.format("anomaly.HalfSpaceTrees: option \"trees\" holds %d trees for n_trees = %d",
+      #s.trees, s.n_trees), 4)
   end
-  if opts.trees ~= nil then
-    local inner = 2 ^ state.height - 1
-    if type(opts.trees) ~= "table" or #opts.trees ~= state.n_trees then
-      error("HalfSpaceTrees: option trees must hold n_trees = " .. state.n_trees .. " trees", 3)
+  for t, tree in ipairs(s.trees) do
+    if type(tree) ~= "table" or type(tree.features) ~= "table" or type(tree.thresholds) ~= "table"
+      or #tree.features ~= inner or #tree.thresholds ~= inner then
+      error(string.format("anomaly.HalfSpaceTrees: option \"trees\": trees[%d] needs features and thresholds "
+        .. "for %d nodes (height %d)", t, inner, s.height), 4)
     end
-    for t, tree in ipairs(opts.trees) do
-      if type(tree.features) ~= "table" or type(tree.thresholds) ~= "table"
-        or #tree.features ~= inner or #tree.thresholds ~= inner then
-        error(string.format("HalfSpaceTrees: trees[%d] needs features and thresholds for %d nodes (height %d)",
-          t, inner, state.height), 3)
-      end
-    end
-    state.trees = opts.trees
   end
-  return state
+end
+
+--- Fill a fresh state (options checked): no trees until the first vector learnt,
+-- unless given; masses l and r per tree.
+function HST.init(s)
+  if s.trees ~= nil then check_trees(s) end
+  s.rng = s.seed % (MODULUS - 1) + 1
+  s.counter, s.windows = 0, 0
+  s.l, s.r = {}, {}
+  for t = 1, s.n_trees do s.l[t], s.r[t] = {}, {} end
 end
 
 -- The walks, over a store: store:split(t, i) -> feature, threshold; store:l(t, i),
@@ -191,25 +190,6 @@ function HST:r(t, i) return self.state.r[t][i] or 0 end
 function HST:add_l(t, i)
   local l = self.state.l[t]
   l[i] = (l[i] or 0) + 1
-end
-
-local function ensure_masses(state)
-  if state.l == nil then
-    state.l, state.r = {}, {}
-    for t = 1, state.n_trees do state.l[t], state.r[t] = {}, {} end
-  end
-end
-
---- A new detector (see the header for the options).
-function HST.new(opts)
-  local state = HST.new_state(opts)
-  ensure_masses(state)
-  return setmetatable({state = state}, HST)
-end
-
---- Rebuild a detector from its state (`d.state`).
-function HST.from_state(state)
-  return setmetatable({state = state}, HST)
 end
 
 function HST:learn_one(x)

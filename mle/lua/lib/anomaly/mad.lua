@@ -14,38 +14,22 @@
 
 local deviation = require "mle.anomaly.deviation"
 
-local MAD = {}
-MAD.__index = MAD
-setmetatable(MAD, {__call = function(cls, opts) return cls.new(opts) end})
+local unit = require "mle.util.unit"
+
+local MAD = unit.class{
+  name = "anomaly.MAD", module = "mle.anomaly.mad", kind = "anomaly",
+  options = {
+    window_size = unit.number{ default = 1000, min = 1, integer = true },
+    grace_period = unit.number{ default = 30, min = 1, integer = true },
+  },
+}
 
 local SCALE = 1.482602218505602  -- 1 / Phi^-1(3/4)
 
-local function check_integer(opts, name, default, min)
-  local v = opts[name]
-  if v == nil then return default end
-  if type(v) ~= "number" or v ~= math.floor(v) or v < min then
-    error(string.format("MAD: option %s must be an integer >= %d, got %s", name, min, tostring(v)), 4)
-  end
-  return v
-end
-
---- A new scorer; options: window_size (default 1000), grace_period (default 30).
-function MAD.new(opts)
-  opts = opts or {}
-  if type(opts) ~= "table" then error("MAD: options must be a table", 3) end
-  local state = {
-    window_size = check_integer(opts, "window_size", 1000, 1),
-    grace_period = check_integer(opts, "grace_period", 30, 1),
-    window = {},   -- ring buffer of the values, oldest at `head`
-    head = 1,
-    sorted = {},   -- the same values, sorted
-  }
-  return setmetatable({state = state}, MAD)
-end
-
---- Rebuild a scorer from its state (`d.state`).
-function MAD.from_state(state)
-  return setmetatable({state = state}, MAD)
+function MAD.init(s)
+  s.window = {}   -- ring buffer of the values, oldest at `head`
+  s.head = 1
+  s.sorted = {}   -- the same values, sorted
 end
 
 -- first position in sorted a with a[i] >= v (#a + 1 if none)

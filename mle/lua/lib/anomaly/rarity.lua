@@ -14,25 +14,14 @@
 -- number 1 and the string "1" are two values); key defaults to "". Every key keeps
 -- a count per distinct value: the shared variant (mle.shared) can give keys a TTL.
 
-local Rarity = {}
-Rarity.__index = Rarity
-setmetatable(Rarity, {__call = function(cls, opts) return cls.new(opts) end})
+local unit = require "mle.util.unit"
 
---- A new scorer; options: alpha (smoothing, > 0, default 1).
-function Rarity.new(opts)
-  opts = opts or {}
-  if type(opts) ~= "table" then error("Rarity: options must be a table", 3) end
-  local alpha = opts.alpha == nil and 1 or opts.alpha
-  if type(alpha) ~= "number" or not (alpha > 0) then
-    error("Rarity: option alpha must be a number > 0, got " .. tostring(opts.alpha), 3)
-  end
-  return setmetatable({state = {alpha = alpha, keys = {}}}, Rarity)
-end
+local Rarity = unit.class{
+  name = "anomaly.Rarity", module = "mle.anomaly.rarity", kind = "anomaly",
+  options = { alpha = unit.number{ default = 1, min = 0, min_open = true } },
+}
 
---- Rebuild a scorer from its state (`r.state`).
-function Rarity.from_state(state)
-  return setmetatable({state = state}, Rarity)
-end
+function Rarity.init(s) s.keys = {} end
 
 --- The score of a value with `count` of `total` observations over `distinct` values
 -- (counted without it when new): the formula above, for the shared variant too.

@@ -14,30 +14,14 @@
 
 local deviation = require "mle.anomaly.deviation"
 
-local ZScore = {}
-ZScore.__index = ZScore
-setmetatable(ZScore, {__call = function(cls, opts) return cls.new(opts) end})
+local unit = require "mle.util.unit"
 
-local function check_options(opts)
-  opts = opts or {}
-  if type(opts) ~= "table" then error("ZScore: options must be a table", 4) end
-  local g = opts.grace_period
-  if g == nil then return 100 end
-  if type(g) ~= "number" or g ~= math.floor(g) or g < 0 then
-    error("ZScore: option grace_period must be an integer >= 0, got " .. tostring(g), 4)
-  end
-  return g
-end
+local ZScore = unit.class{
+  name = "anomaly.ZScore", module = "mle.anomaly.zscore", kind = "anomaly",
+  options = { grace_period = unit.number{ default = 100, min = 0, integer = true } },
+}
 
---- A new scorer; options: grace_period (default 100).
-function ZScore.new(opts)
-  return setmetatable({state = {grace_period = check_options(opts), n = 0, mean = 0, m2 = 0}}, ZScore)
-end
-
---- Rebuild a scorer from its state (`d.state`).
-function ZScore.from_state(state)
-  return setmetatable({state = state}, ZScore)
-end
+function ZScore.init(s) s.n, s.mean, s.m2 = 0, 0, 0 end
 
 function ZScore:learn_one(x)
   local s = self.state

@@ -14,56 +14,25 @@
 -- One update, with g = dLogLoss/dlogit (River's Log loss, clipped):
 --   intercept -= intercept_lr * g;   w_j -= rate_t * (g * x_j + l2 * w_j) for j in x
 
-local LR = {}
-LR.__index = LR
-setmetatable(LR, {__call = function(cls, opts) return cls.new(opts) end})
+local unit = require "mle.util.unit"
+
+local LR = unit.class{
+  name = "models.LogisticRegression", module = "mle.models.logistic_regression", kind = "classifier",
+  options = {
+    lr = unit.number{ default = 0.01, min = 0, min_open = true },
+    schedule = unit.one_of{ default = "constant", values = { "constant", "inverse_scaling" } },
+    power = unit.number{ default = 0.5, min = 0 },
+    l2 = unit.number{ default = 0, min = 0 },
+    intercept_lr = unit.number{ default = 0.01, min = 0 },
+    intercept_init = unit.number{ default = 0, min = -math.huge, max = math.huge, min_open = true, max_open = true },
+    clip_gradient = unit.number{ default = 1e12, min = 0, min_open = true },
+  },
+}
 
 local exp = math.exp
 
-local function number_option(opts, name, default, ok, rule)
-  local v = opts[name]
-  if v == nil then return default end
-  if type(v) ~= "number" or not ok(v) then
-    error(string.format("LogisticRegression: option %s must be %s, got %s", name, rule, tostring(v)), 4)
-  end
-  return v
-end
-
-local function positive(v) return v > 0 end
-local function non_negative(v) return v >= 0 end
-local function finite(v) return v == v and v ~= math.huge and v ~= -math.huge end
-
---- The options of a new model as its state.
-function LR.new_state(opts)
-  opts = opts or {}
-  if type(opts) ~= "table" then error("LogisticRegression: options must be a table", 3) end
-  local schedule = opts.schedule or "constant"
-  if schedule ~= "constant" and schedule ~= "inverse_scaling" then
-    error("LogisticRegression: option schedule must be \"constant\" or \"inverse_scaling\", got "
-      .. tostring(schedule), 3)
-  end
-  return {
-    lr = number_option(opts, "lr", 0.01, positive, "a number > 0"),
-    schedule = schedule,
-    power = number_option(opts, "power", 0.5, non_negative, "a number >= 0"),
-    l2 = number_option(opts, "l2", 0, non_negative, "a number >= 0"),
-    intercept_lr = number_option(opts, "intercept_lr", 0.01, non_negative, "a number >= 0"),
-    clip_gradient = number_option(opts, "clip_gradient", 1e12, positive, "a number > 0"),
-    intercept = number_option(opts, "intercept_init", 0, finite, "a finite number"),
-    n = 0,
-    weights = {},
-  }
-end
-
---- A new model (options in the header).
-function LR.new(opts)
-  return setmetatable({state = LR.new_state(opts)}, LR)
-end
-
---- Rebuild a model from its state (`m.state`); the shared variant passes a state
--- holding only the weights of the features it needs.
-function LR.from_state(state)
-  return setmetatable({state = state}, LR)
+function LR.init(s)
+  s.intercept, s.n, s.weights = s.intercept_init, 0, {}
 end
 
 --- The logit: weights . x + intercept.
@@ -105,7 +74,7 @@ end
 local function positive_label(y)
   if y == true or y == 1 then return true end
   if y == false or y == 0 then return false end
-  error("LogisticRegression: label must be true/false or 1/0, got " .. tostring(y), 3)
+  error("models.LogisticRegression: label must be true/false or 1/0, got " .. tostring(y), 3)
 end
 
 --- One SGD step on (x, y).

@@ -10,39 +10,26 @@
 -- (total(c) + alpha * n_terms)), n_terms = distinct features learnt so far; the
 -- probabilities are these normalised (log-sum-exp). Classes are strings or numbers.
 
-local NB = {}
-NB.__index = NB
-setmetatable(NB, {__call = function(cls, opts) return cls.new(opts) end})
+local unit = require "mle.util.unit"
+
+local NB = unit.class{
+  name = "models.MultinomialNB", module = "mle.models.naive_bayes", kind = "classifier",
+  options = { alpha = unit.number{ default = 1, min = 0 } },
+}
 
 local log, exp = math.log, math.exp
 
---- A new model; options: alpha (additive smoothing, >= 0, default 1).
-function NB.new(opts)
-  opts = opts or {}
-  if type(opts) ~= "table" then error("MultinomialNB: options must be a table", 3) end
-  local alpha = opts.alpha == nil and 1 or opts.alpha
-  if type(alpha) ~= "number" or not (alpha >= 0) then
-    error("MultinomialNB: option alpha must be a number >= 0, got " .. tostring(opts.alpha), 3)
-  end
-  return setmetatable({state = {
-    alpha = alpha,
-    classes = {},         -- class labels in the order first seen
-    class_counts = {},    -- events per class
-    class_totals = {},    -- summed token counts per class
-    feature_counts = {},  -- feature -> {class -> summed count}
-    n_terms = 0,          -- distinct features learnt
-  }}, NB)
-end
-
---- Rebuild a model from its state (`m.state`); the shared variant passes a state
--- holding only the counts of the features it needs.
-function NB.from_state(state)
-  return setmetatable({state = state}, NB)
+function NB.init(s)
+  s.classes = {}         -- class labels in the order first seen
+  s.class_counts = {}    -- events per class
+  s.class_totals = {}    -- summed token counts per class
+  s.feature_counts = {}  -- feature -> {class -> summed count}
+  s.n_terms = 0          -- distinct features learnt
 end
 
 function NB:learn_one(x, y)
   local s = self.state
-  if y == nil then error("MultinomialNB: learn_one needs a class label", 2) end
+  if y == nil then error("models.MultinomialNB: learn_one needs a class label", 2) end
   if s.class_counts[y] == nil then
     s.classes[#s.classes + 1] = y
     s.class_counts[y], s.class_totals[y] = 0, 0
