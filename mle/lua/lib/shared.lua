@@ -111,13 +111,13 @@ function shared.define(class, fn)
   end
 end
 
--- a local unit of the class holding the fields in reply[first], reply[first + 1], ...
-local function rebuild(self, reply, first)
+-- a local unit of the class whose fields are the numbers in `texts` from `first` on
+local function rebuild(self, texts, first)
   local state = {}
   for k, v in pairs(self.prototype) do state[k] = v end
   for i, field in ipairs(self.class.fields) do
-    local text = reply[first + i - 1]
-    if type(text) == "string" then state[field] = wire.decode(text) end
+    local text = texts[first + i - 1]
+    if text ~= nil then state[field] = wire.decode(text) end
   end
   return self.class.from_state(state)
 end
@@ -130,12 +130,13 @@ function Flat:apply(verb, key, ...)
   for _, v in ipairs(self.options) do args[#args + 1] = v end
   for i = 1, select("#", ...) do args[#args + 1] = flat.encode((select(i, ...))) end
   local reply = command(self, key, unpack(args))
-  local n = tonumber(reply[1])
+  local texts = {}
+  for text in reply[1]:gmatch("%S+") do texts[#texts + 1] = text end
+  local n = #reply - 1
   local out = {}
   for i = 1, n do out[i] = flat.decode(reply[1 + i]) end
-  local fields = #self.class.fields
-  out[n + 1] = rebuild(self, reply, 2 + n)
-  out[n + 2] = rebuild(self, reply, 2 + n + fields)
+  out[n + 1] = rebuild(self, texts, 1)
+  out[n + 2] = rebuild(self, texts, 1 + #self.class.fields)
   return unpack(out, 1, n + 2)
 end
 
@@ -146,9 +147,12 @@ function Flat:score_learn(key, ...) return self:apply("score_learn", key, ...) e
 
 --- The instance for `key` as a local unit (a fresh one if Redis has none), unchanged.
 function Flat:get(key)
-  local k = redis_key(self, key)
-  local reply = command(self, key, "HMGET", k, unpack(self.class.fields))
-  return rebuild(self, reply, 1)
+  local reply = command(self, key, "HMGET", redis_key(self, key), unpack(self.class.fields))
+  local texts = {}
+  for i = 1, #self.class.fields do
+    if type(reply[i]) == "string" then texts[i] = reply[i] end
+  end
+  return rebuild(self, texts, 1)
 end
 
 --- The Redis key holding the instance for `key`.

@@ -6,7 +6,7 @@ local unit = require "mle.util.unit"
 local window = require "mle.util.window"
 
 local Accuracy = unit.class{
-  name = "metrics.Accuracy", module = "mle.metrics.accuracy", kind = "metric",
+  name = "metrics.Accuracy", module = "mle.metrics.accuracy", kind = "metric", input = "label",
   options = { window = unit.number{ optional = true, min = 1, integer = true } },
 }
 

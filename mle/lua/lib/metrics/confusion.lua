@@ -9,7 +9,7 @@ local unit = require "mle.util.unit"
 local window = require "mle.util.window"
 
 local Confusion = unit.class{
-  name = "metrics.Confusion", module = "mle.metrics.confusion", kind = "metric",
+  name = "metrics.Confusion", module = "mle.metrics.confusion", kind = "metric", input = "label",
   options = { window = unit.number{ optional = true, min = 1, integer = true } },
 }
 
@@ -73,7 +73,7 @@ end
 
 --- A metric class that is the confusion counts with `getter` as its get().
 function Confusion.metric(name, module, getter)
-  local C = unit.class{ name = name, module = module, kind = "metric", options = Confusion.options }
+  local C = unit.class{ name = name, module = module, kind = "metric", input = "label", options = Confusion.options }
   C.init, C.update, C.revert = Confusion.init, Confusion.update, Confusion.revert
   C.counts = Confusion.get
   C.get = getter

@@ -9,8 +9,8 @@ local wire = require "mle.util.wire"
 
 local M = {}
 
-local type, tostring, tonumber, select, error = type, tostring, tonumber, select, error
-local unpack = table.unpack or unpack
+local type, tostring, tonumber, select, error, pairs = type, tostring, tonumber, select, error, pairs
+local unpack, concat = table.unpack or unpack, table.concat
 
 -- the verbs a shared unit may be asked to apply on the server
 M.VERBS = { update = true, revert = true, learn_one = true, score_learn = true }
@@ -37,10 +37,28 @@ end
 
 local function pack(...) return { n = select("#", ...), ... } end
 
+local fresh_states, fresh_count = {}, 0
+
+-- a fresh state of `class` with these options (built once per class and options; copied)
+local function fresh(class, options, option_args)
+  local key = class.name .. "\0" .. option_args
+  local prototype = fresh_states[key]
+  if prototype == nil then
+    if fresh_count >= 256 then fresh_states, fresh_count = {}, 0 end
+    prototype = class.new(options).state
+    fresh_states[key], fresh_count = prototype, fresh_count + 1
+  end
+  local state = {}
+  for k, v in pairs(prototype) do state[k] = v end
+  return state
+end
+
 --- The server side of mle_stats_update (and of other libraries' flat units).
 --- KEYS[1]: the unit's hash. ARGV: class name, verb, ttl seconds (0: none), the
 --- number of options, option name and encoded value pairs, encoded verb arguments.
---- Reply: the number of results, the encoded results, the fields before, after.
+--- Reply: the fields before and after the update (their wire text, space-separated,
+--- in one string: one value for the engine to hand over), then the verb's results,
+--- encoded.
 function M.serve(classes, keys, argv)
   local class = classes[argv[1]]
   if class == nil then error("no shared unit named " .. tostring(argv[1]), 0) end
@@ -57,28 +75,31 @@ function M.serve(classes, keys, argv)
     n = n + 1
     args[n] = M.decode(argv[i])
   end
-  local unit = class.new(options)
-  local state, fields = unit.state, class.fields
+  local state, fields = fresh(class, options, concat(argv, "\0", 5, 4 + 2 * n_options)), class.fields
   local stored = redis.call("HMGET", keys[1], unpack(fields))
+  local texts = {}
   for i, field in ipairs(fields) do
-    if type(stored[i]) == "string" then state[field] = wire.decode(stored[i]) end
+    local text = stored[i]
+    if type(text) == "string" then
+      state[field] = wire.decode(text)
+    else
+      text = wire.encode(state[field])
+    end
+    texts[i] = text
   end
-  local reply = {}
-  local before = {}
-  for i, field in ipairs(fields) do before[i] = wire.encode(state[field]) end
+  local unit = class.from_state(state)
   local results = pack(unit[verb](unit, unpack(args, 1, n)))
-  reply[1] = tostring(results.n)
-  for i = 1, results.n do reply[#reply + 1] = M.encode(results[i]) end
-  for i = 1, #before do reply[#reply + 1] = before[i] end
-  local write = { "HSET", keys[1] }
-  for _, field in ipairs(fields) do
+  local write, count = { "HSET", keys[1] }, #fields
+  for i, field in ipairs(fields) do
     local text = wire.encode(state[field])
-    reply[#reply + 1] = text
+    texts[count + i] = text
     write[#write + 1] = field
     write[#write + 1] = text
   end
   redis.call(unpack(write))
   if ttl > 0 then redis.call("PEXPIRE", keys[1], math.floor(ttl * 1000)) end
+  local reply = { concat(texts, " ") }
+  for i = 1, results.n do reply[i + 1] = M.encode(results[i]) end
   return reply
 end
 
