@@ -127,9 +127,9 @@ def float32_threshold(threshold: float, np: Any) -> float:
     return middle if mantissa_even else float(np.nextafter(middle, -np.inf))
 
 
-def _tree(tree: Any, np: Any, leaf_value: Any) -> dict[str, Any]:
+def _tree(tree: Any, np: Any, leaf_value: Any, internal: Any) -> dict[str, Any]:
     """One fitted sklearn tree_: parallel arrays by node (0 = root); leaves have
-    feature -1 and a value."""
+    feature -1 and a value, split nodes the placeholder ``internal``."""
     t = tree.tree_
     features = [int(f) for f in t.feature]
     return {
@@ -138,7 +138,7 @@ def _tree(tree: Any, np: Any, leaf_value: Any) -> dict[str, Any]:
                       for f, th in zip(features, t.threshold, strict=True)],
         "left": [int(v) for v in t.children_left],
         "right": [int(v) for v in t.children_right],
-        "value": [leaf_value(t.value[i]) if features[i] < 0 else None for i in range(len(features))],
+        "value": [leaf_value(t.value[i]) if features[i] < 0 else internal for i in range(len(features))],
     }
 
 
@@ -150,7 +150,7 @@ def _random_forest(model: Any, np: Any) -> dict[str, Any]:
 
     if model.n_outputs_ != 1:
         raise ExportError("multi-output random forests are not supported")
-    return {"kind": "random_forest", "trees": [_tree(e, np, proba) for e in model.estimators_]}
+    return {"kind": "random_forest", "trees": [_tree(e, np, proba, []) for e in model.estimators_]}
 
 
 def _gradient_boosting(model: Any, np: Any) -> dict[str, Any]:
@@ -169,7 +169,7 @@ def _gradient_boosting(model: Any, np: Any) -> dict[str, Any]:
         "learning_rate": float(model.learning_rate),
         "init": baseline,
         # stages[i][k]: the regression tree of stage i for class k (one per stage when binary)
-        "stages": [[_tree(t, np, lambda v: float(v[0][0])) for t in stage] for stage in model.estimators_],
+        "stages": [[_tree(t, np, lambda v: float(v[0][0]), 0.0) for t in stage] for stage in model.estimators_],
     }
 
 

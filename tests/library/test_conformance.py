@@ -1,5 +1,6 @@
 """The contract every unit of the ``mle`` Lua library keeps, checked on every unit
-found under mle/lua/lib/<topic>/ (util/ holds helpers, not units), on both runtimes:
+found under mle/lua/lib/<topic>/ (util/ holds helpers, shared/ the Redis-backed
+variants, not units), on both runtimes:
 
 - the module returns its class, callable with one options table (``Class{...}``),
   with ``new``, ``from_state``, a ``name``, its ``options`` and a ``kind`` (or its
@@ -21,7 +22,7 @@ import pytest
 from tests.conftest import REPO
 
 LIBRARY = REPO / "mle" / "lua" / "lib"
-HELPERS = {"util"}
+HELPERS = {"util", "shared"}  # shared/: the Redis-backed variants (tests/library/test_shared*.py)
 
 
 def discover() -> list[str]:
@@ -72,7 +73,10 @@ local function feed(u, kind, input, from, to)
     elseif kind == "metric" then
       if input == "label" then u:update(i % 3 == 0, i % 2 == 0) else u:update(i % 3 == 0, (i % 10) / 10) end
     elseif kind == "evaluator" or kind == "classifier" then u:score_learn(features(i), i % 3 == 0)
-    elseif kind == "anomaly" then u:score_learn(features(i))
+    elseif kind == "anomaly" then
+      if input == "number" then u:score_learn(x(i))
+      elseif input == "string" then u:score_learn("v" .. i % 7)
+      else u:score_learn(features(i)) end
     elseif kind == "model" then u:predict_proba_one(features(i))
     elseif kind == "transformer" then u:transform_one(input == "string" and ("text" .. i) or features(i))
     end
@@ -82,7 +86,11 @@ end
 local function read(u, kind, input)
   if kind == "statistic" or kind == "metric" or kind == "evaluator" then return u:get() end
   if kind == "drift" then return u.drift_detected end
-  if kind == "anomaly" then return u:score_one(features(999)) end
+  if kind == "anomaly" then
+    if input == "number" then return u:score_one(x(999)) end
+    if input == "string" then return u:score_one("v3") end
+    return u:score_one(features(999))
+  end
   if kind == "classifier" or kind == "model" then return u:predict_proba_one(features(999)) end
   if kind == "transformer" then return u:transform_one(input == "string" and "text999" or features(999)) end
   return nil

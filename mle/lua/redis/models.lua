@@ -96,14 +96,14 @@ redis.register_function{
     end
     if #fields > 0 then
       local stored, at = redis.call("HMGET", keys[1], unpack(fields)), 1
-      for _, c in ipairs(s.classes) do
-        s.class_counts[c], s.class_totals[c] = tonumber(stored[at]), tonumber(stored[at + 1])
+      for k = 1, #s.classes do
+        s.class_counts[k], s.class_totals[k] = tonumber(stored[at]), tonumber(stored[at + 1])
         at = at + 2
       end
       for _, f in ipairs(names) do
         if stored[at] then
           local per_class = {}
-          for k, c in ipairs(s.classes) do per_class[c] = stored[at + k] and tonumber(stored[at + k]) or nil end
+          for k = 1, #s.classes do per_class[k] = stored[at + k] and tonumber(stored[at + k]) or nil end
           s.feature_counts[f] = per_class
         end
         at = at + 1 + #s.classes
@@ -119,13 +119,15 @@ redis.register_function{
       if verb == "predict_proba_one" then return reply end
     end
     model:learn_one(x, y)
+    local k = 1
+    while s.classes[k] ~= y do k = k + 1 end
     local write = { "HSET", keys[1], "classes", table.concat(s.classes, "\0"), "terms", s.n_terms,
-                    "c:" .. y, s.class_counts[y], "t:" .. y, wire.encode(s.class_totals[y]) }
+                    "c:" .. y, s.class_counts[k], "t:" .. y, wire.encode(s.class_totals[k]) }
     for _, f in ipairs(names) do
       write[#write + 1] = "v:" .. f
       write[#write + 1] = "1"
       write[#write + 1] = "f:" .. y .. "\0" .. f
-      write[#write + 1] = wire.encode(s.feature_counts[f][y])
+      write[#write + 1] = wire.encode(s.feature_counts[f][k])
     end
     redis.call(unpack(write))
     expire(keys[1], args[1])

@@ -7,17 +7,17 @@
 --
 -- z = (x - median) / (1.482602218505602 * MAD), the MAD scaled to estimate a normal
 -- distribution's standard deviation (scipy's median_abs_deviation(scale="normal")); the
--- score is erf(|z| / sqrt(2)) as for the z-score scorer (mle.anomaly.deviation). Median
+-- score is erf(|z| / sqrt(2)) as for the z-score scorer (ZScore.deviation_score). Median
 -- and MAD are exact over the window (a sorted copy of it; O(window_size) per value).
 -- While the window holds fewer than grace_period values the score is 0. With MAD = 0
 -- (more than half the window is one value), the median scores 0 and any other value 1.
 
-local deviation = require "mle.anomaly.deviation"
+local ZScore = require "mle.anomaly.zscore"
 
 local unit = require "mle.util.unit"
 
 local MAD = unit.class{
-  name = "anomaly.MAD", module = "mle.anomaly.mad", kind = "anomaly",
+  name = "anomaly.MAD", module = "mle.anomaly.mad", kind = "anomaly", input = "number",
   options = {
     window_size = unit.number{ default = 1000, min = 1, integer = true },
     grace_period = unit.number{ default = 30, min = 1, integer = true },
@@ -106,7 +106,7 @@ function MAD:score_one(x)
   if #self.state.sorted < self.state.grace_period then return 0 end
   local z = self:deviation(x)
   if z == math.huge or z == -math.huge then return 1 end
-  return deviation.score(z)
+  return ZScore.deviation_score(z)
 end
 
 --- Score x, then learn it.

@@ -17,7 +17,7 @@
 local unit = require "mle.util.unit"
 
 local Rarity = unit.class{
-  name = "anomaly.Rarity", module = "mle.anomaly.rarity", kind = "anomaly",
+  name = "anomaly.Rarity", module = "mle.anomaly.rarity", kind = "anomaly", input = "string",
   options = { alpha = unit.number{ default = 1, min = 0, min_open = true } },
 }
 

@@ -1,11 +1,11 @@
 -- Pre-trained scikit-learn models exported by `mle export-model` (docs/library.md,
 -- "Exported models"): logistic regression, random forest, gradient boosting.
 --
---   local exported = require "mle.models.exported"
+--   local models = require "mle.models"
 --   local model
 --   function setup()
 --     local f = assert(io.open("analyzers/dga-model.json"))   -- readable during setup
---     model = exported.load_json(f:read("*a"))
+--     model = models.load_json(f:read("*a"))                  -- = models.Exported{json = text}
 --     f:close()
 --   end
 --   function loop(msg)
@@ -18,43 +18,42 @@
 -- of the second class for a binary model (classes_[1]), else the same table;
 -- predict_one(x) the most probable class (the first on ties, as numpy's argmax).
 
-local exported = {}
+local unit = require "mle.util.unit"
 
-local Model = {}
-Model.__index = Model
+local Exported = unit.class{
+  name = "models.Exported", module = "mle.models.exported", kind = "model",
+  options = { json = unit.string{ describe = "the text of an exported model (mle export-model)" } },
+}
 
 local exp = math.exp
 local KINDS = {logistic_regression = true, random_forest = true, gradient_boosting = true}
 
---- A model from the text of an exported JSON document.
-function exported.load_json(text)
-  local ok, doc = pcall(cjson.decode, text)
+--- Decode and check the export; the state keeps the document (`doc`), not the text.
+function Exported.init(s)
+  local ok, doc = pcall(cjson.decode, s.json)
   if not ok or type(doc) ~= "table" then
-    error("models.load_json: not a JSON document: " .. tostring(doc), 2)
+    error("models.Exported: option \"json\" is not a JSON document: " .. tostring(doc), 4)
   end
-  return exported.load(doc)
-end
-
---- A model from a decoded exported document.
-function exported.load(doc)
   if doc.format ~= "mle-model" then
-    error("models.load: not an MLE model export (format is " .. tostring(doc.format) .. ")", 2)
+    error("models.Exported: not an MLE model export (format is " .. tostring(doc.format) .. ")", 4)
   end
   if doc.version ~= 1 then
-    error("models.load: export version " .. tostring(doc.version) .. " is not supported (1 is)", 2)
+    error("models.Exported: export version " .. tostring(doc.version) .. " is not supported (1 is)", 4)
   end
-  if not KINDS[doc.kind] then error("models.load: unknown model kind " .. tostring(doc.kind), 2) end
+  if not KINDS[doc.kind] then error("models.Exported: unknown model kind " .. tostring(doc.kind), 4) end
   if doc.feature_names == cjson.null then doc.feature_names = nil end
-  local positions = {}
-  if doc.feature_names ~= nil then
-    for i, name in ipairs(doc.feature_names) do positions[name] = i end
-  end
-  return setmetatable({doc = doc, positions = positions}, Model)
+  s.json, s.doc = nil, doc
 end
 
+-- what the library's conformance test builds it with: a logistic regression over a, b
+Exported.test_options = {
+  json = '{"format": "mle-model", "version": 1, "kind": "logistic_regression", "classes": [0, 1], '
+    .. '"n_features": 2, "feature_names": ["a", "b"], "coef": [[1.5, -2.0]], "intercept": [0.25]}',
+}
+
 -- x (by name or by position) as an array of n_features numbers
-function Model:vector(x)
-  local doc, v = self.doc, {}
+function Exported:vector(x)
+  local doc, v = self.state.doc, {}
   if x[1] ~= nil or doc.feature_names == nil then
     for i = 1, doc.n_features do
       local value = x[i]
@@ -139,27 +138,27 @@ function PROBA.gradient_boosting(doc, v)
 end
 
 --- {class = probability}.
-function Model:predict_proba(x)
-  local p, out = PROBA[self.doc.kind](self.doc, self:vector(x)), {}
-  for k, c in ipairs(self.doc.classes) do out[c] = p[k] end
+function Exported:predict_proba(x)
+  local p, out = PROBA[self.state.doc.kind](self.state.doc, self:vector(x)), {}
+  for k, c in ipairs(self.state.doc.classes) do out[c] = p[k] end
   return out
 end
 
 --- P(second class) for a binary model; {class = probability} otherwise.
-function Model:predict_proba_one(x)
-  local p = PROBA[self.doc.kind](self.doc, self:vector(x))
-  if #self.doc.classes == 2 then return p[2] end
+function Exported:predict_proba_one(x)
+  local p = PROBA[self.state.doc.kind](self.state.doc, self:vector(x))
+  if #self.state.doc.classes == 2 then return p[2] end
   local out = {}
-  for k, c in ipairs(self.doc.classes) do out[c] = p[k] end
+  for k, c in ipairs(self.state.doc.classes) do out[c] = p[k] end
   return out
 end
 
 --- The most probable class.
-function Model:predict_one(x)
-  local p = PROBA[self.doc.kind](self.doc, self:vector(x))
+function Exported:predict_one(x)
+  local p = PROBA[self.state.doc.kind](self.state.doc, self:vector(x))
   local best = 1
   for k = 2, #p do if p[k] > p[best] then best = k end end
-  return self.doc.classes[best]
+  return self.state.doc.classes[best]
 end
 
-return exported
+return Exported
