@@ -100,7 +100,7 @@ def main() -> None:
 def _workers(config: Config, requested: int | None) -> int:
     if requested is not None:
         return requested
-    return config.engine.workers if config.engine.workers is not None else default_workers()
+    return config.default_workers if config.default_workers is not None else default_workers()
 
 
 @main.command("run")

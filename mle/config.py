@@ -24,6 +24,7 @@ from mle.errors import ConfigError
 from mle.root import Root
 
 RUNTIMES = ("auto", "lua54", "luajit")
+SERIAL_ORDERS = ("auto", "shard", "analyzer")
 
 
 @dataclass(frozen=True)
@@ -44,6 +45,10 @@ class EngineSettings:
     stats_interval: float = 60.0
     workers: int | None = None  # worker processes; None = one per core, 0 = all in one process
     shard_key: str = "flow_id"  # flow_id (else the 5-tuple), 5-tuple, or a top-level field such as src_ip
+    # what a script's Redis replies are serial to: "shard" (the events of one shard run one at a
+    # time, whole chain), "analyzer" (each analyzer takes every event of a worker one at a time,
+    # as Dragonfly's analyzer threads did); "auto": analyzer for a Dragonfly root, else shard
+    serial: str = "auto"
     worker_timeout: float = 60.0  # seconds a worker may spend in one batch before it is replaced
     drain_timeout: float = 120.0  # seconds a stop may take before the engine stops without finishing
 
@@ -131,6 +136,22 @@ class Config:
         if self.engine.runtime != "auto":
             return self.engine.runtime
         return "luajit" if self.root.layout == "dragonfly" else "lua54"
+
+    @property
+    def serial_order(self) -> str:
+        """"shard" or "analyzer" (see :attr:`EngineSettings.serial`)."""
+        if self.engine.serial != "auto":
+            return self.engine.serial
+        return "analyzer" if self.root.layout == "dragonfly" else "shard"
+
+    @property
+    def default_workers(self) -> int | None:
+        """Worker processes when neither config.lua nor the command line says: one per
+        core, except one in analyzer order (each analyzer sees every event in one
+        order only inside one worker, as in Dragonfly's single process)."""
+        if self.engine.workers is not None:
+            return self.engine.workers
+        return 1 if self.serial_order == "analyzer" else None
 
     @property
     def run_dir(self) -> Path:
@@ -418,6 +439,7 @@ _ENGINE_CHECKS: dict[str, Callable[[str, str, Any], Any]] = {
     "stats_interval": lambda w, k, v: float(_number(w, k, v)),
     "workers": lambda w, k, v: _integer(w, k, v, 0),
     "shard_key": lambda w, k, v: _string(w, {k: v}, k, required=True),
+    "serial": lambda w, k, v: _choice(w, k, v, SERIAL_ORDERS),
     "worker_timeout": lambda w, k, v: float(_number(w, k, v)),
     "drain_timeout": lambda w, k, v: float(_number(w, k, v)),
 }

@@ -131,21 +131,79 @@ end
 
 -- the context of the call in progress ---------------------------------------------
 -- rec = { S = script, m = event, fwd = event passed on?, hops = analyzers so far,
---         ticks = budget used, co = coroutine|nil, ticket = the Redis reply it waits for }
+--         ticks = budget used, co = coroutine|nil, ticket = the Redis reply it waits for,
+--         origin = the input event it descends from (lanes), adm = admitted by its
+--         sequential script, released = its script admitted the next item already }
 local plain_rec = { S = nil, m = nil, fwd = false, hops = 0, ticks = 0, co = nil }
 local cur = plain_rec
 function K.current_script() return cur.S end
 
--- work queue: (script, event, hops) items processed in FIFO order ------------------
+-- work queue: (script, event, hops, origin, admitted) items in FIFO order ----------
 -- Slots are not cleared while the queue is in use: a Lua table whose front is
 -- nil'ed while its back grows rehashes over and over (measured: 5 us per event).
 -- drain() clears them once it is done, so events can be collected.
-local q_s, q_m, q_h, q_head, q_tail = {}, {}, {}, 1, 0
+local q_s, q_m, q_h, q_o, q_a, q_k, q_head, q_tail = {}, {}, {}, {}, {}, {}, 1, 0
 local work = 0
 
-local function push(S, m, hops)
+-- Lanes: serial semantics per shard. Every input event of a batch is an origin; each
+-- item (script, event) it causes counts against it until that item is finished.
+-- The origins of one lane (the same flow, or the configured shard key) run one at a
+-- time, in arrival order, whole chain: the next starts when nothing of the previous
+-- one is left. Different lanes run side by side and share round trips.
+local org_left, org_lane, org_S, org_m = {}, {}, {}, {}
+local lane_busy, lane_q = {}, {}
+
+local function enqueue(S, m, hops, o, adm, hook)
   q_tail = q_tail + 1
-  q_s[q_tail], q_m[q_tail], q_h[q_tail] = S, m, hops
+  q_s[q_tail], q_m[q_tail], q_h[q_tail], q_o[q_tail], q_a[q_tail], q_k[q_tail] = S, m, hops, o, adm, hook
+end
+
+local function push(S, m, hops, o)
+  if o then org_left[o] = org_left[o] + 1 end
+  q_tail = q_tail + 1
+  q_s[q_tail], q_m[q_tail], q_h[q_tail], q_o[q_tail], q_a[q_tail] = S, m, hops, o, false
+end
+
+local function start_origin(o)
+  org_left[o] = 0
+  push(org_S[o], org_m[o], 0, o)
+end
+
+-- one item of origin o is finished: when it was the last, the lane's next origin starts
+local function item_done(o)
+  if not o then return end
+  local left = org_left[o] - 1
+  org_left[o] = left
+  if left > 0 then return end
+  local key = org_lane[o]
+  if key == nil then return end
+  local w = lane_q[key]
+  if w and w.head <= w.tail then
+    local nxt = w[w.head]
+    w[w.head] = nil
+    w.head = w.head + 1
+    start_origin(nxt)
+  else
+    lane_busy[key] = nil
+    if w then lane_q[key] = nil end
+  end
+end
+
+-- admit origin o (input script S, event m) now, or queue it behind its lane
+local function admit_origin(o, S, m, key)
+  org_S[o], org_m[o], org_lane[o] = S, m, key
+  if key == nil then return start_origin(o) end
+  if not lane_busy[key] then
+    lane_busy[key] = true
+    return start_origin(o)
+  end
+  local w = lane_q[key]
+  if w == nil then
+    w = { head = 1, tail = 0 }
+    lane_q[key] = w
+  end
+  w.tail = w.tail + 1
+  w[w.tail] = o
 end
 
 -- errors ---------------------------------------------------------------------------
@@ -186,12 +244,13 @@ local function annotate(m, S, hook, text)
 end
 
 local emit -- output delivery (with output scripts), defined with the dragonfly API below
+local release_next -- a sequential script's item issued its one command (scheduler, below)
 
-local function pass_on(S, m, hops)
+local function pass_on(S, m, hops, o)
   if m == nil then return end
   local nxt = S.next_analyzer
   if nxt then
-    push(nxt, m, hops + 1)
+    push(nxt, m, hops + 1, o)
   elseif S.next_output then
     S.n_out = S.n_out + 1
     pcall(emit, S.next_output, m)
@@ -202,7 +261,7 @@ end
 -- holds (it may be the one that filled the memory) is released.
 local function quarantine(S, text, why)
   S.quarantined = true
-  S.loop, S.setup, S.format = nil, nil, nil
+  S.loop, S.setup, S.format, S.feedback = nil, nil, nil, nil
   local env = S.env
   if env then
     local k = next(env)
@@ -272,7 +331,7 @@ local function quarantine_hog()
   end
 end
 
-local function failed(S, m, fwd, hops, hook, err)
+local function failed(S, m, fwd, hops, o, hook, err)
   local text = error_text(err)
   S.last_error = text
   S.n_err = S.n_err + 1
@@ -283,7 +342,7 @@ local function failed(S, m, fwd, hops, hook, err)
   end
   h_log(S.id, "error", hook .. ": " .. text)
   annotate(m, S, hook, text)
-  if not fwd then pass_on(S, m, hops) end
+  if not fwd then pass_on(S, m, hops, o) end
   if S.quarantine_after > 0 and S.consecutive >= S.quarantine_after and not S.quarantined then
     quarantine(S, text)
   end
@@ -477,6 +536,11 @@ local function command(n, ...)
   if not S then error("redis commands are only available inside a script", 3) end
   local name = ...
   if rawtype(name) ~= "string" then error("redis command name must be a string", 3) end
+  if rec.released and S.ahead then
+    S.ahead = false
+    error("redis: a second command in one event from a script analysed as sending one per event "
+      .. "(please report this script); its events now run one at a time", 3)
+  end
   local kind = KIND[name] or kind_of(name)
   if kind < 0 then
     error(str_format("redis %s is %s", name, DENIED[KIND_UPPER[name] or name:upper()]), 3)
@@ -522,6 +586,7 @@ local function command(n, ...)
   pend_argc[j], pend_S[j] = n, S
   pend_kind[j] = (kind == 2 and 1) or (kind == 1 and 1) or 0
   if rec.co and co_isyieldable() then
+    if rec.adm and S.ahead then release_next(rec, S) end
     tickets = tickets + 1
     pend_rec[j], pend_tk[j] = rec, tickets
     rec.ticket = tickets
@@ -585,15 +650,24 @@ function K.uses_redis()
   if S then S.coro = true end
 end
 
+-- may any script talk to Redis (it connected, or its source names hiredis)? Only then
+-- do lanes matter: without Redis no script can see another event's effects.
+function K.any_redis()
+  for _, S in pairs(scripts) do
+    if S.coro or S.redis_hint then return true end
+  end
+  return false
+end
+
 -- the coroutine pool ---------------------------------------------------------------
 local pool, pool_n = {}, 0
 local kernel_threads = setmetatable({}, { __mode = "k" })
 K.kernel_threads = kernel_threads
 
-local function pool_body(S, m)
+local function pool_body(fn, m)
   while true do
-    local ok, err = pcall(S.loop, m)
-    S, m = co_yield(DONE_MARK, ok, err)
+    local ok, err = pcall(fn, m)
+    fn, m = co_yield(DONE_MARK, ok, err)
   end
 end
 
@@ -611,34 +685,73 @@ local function get_worker()
 end
 
 local function release(rec)
-  rec.S, rec.m, rec.ticket = nil, nil, nil -- replies still addressed to the old use are dropped
+  rec.S, rec.m, rec.ticket, rec.origin = nil, nil, nil, nil -- replies to the old use are dropped
   pool_n = pool_n + 1
   pool[pool_n] = rec
 end
 
 local SAMPLE_EVERY = 16 -- time one call in 16 per script (os.clock costs ~0.7 us)
 
--- a sequential script finished an event: queue its next waiting one
+-- A sequential script runs one item at a time, in the order items reach it (S.busy:
+-- an admitted item is running). When that item is finished the next waiting one is
+-- admitted (queued with the admitted mark). A script that sends at most one Redis
+-- command per event (S.ahead, proven from its source by mle/lua/analysis.py) admits
+-- the next item as soon as its command is issued ("released"): the next event runs up
+-- to its own command, which follows in the same round trip. An event that is the same
+-- table as one still in flight (S.inflight) waits for it.
+local function admissible(S, m)
+  local f = S.inflight
+  return not (f and m ~= nil and f[m])
+end
+
 local function next_in_sequence(S)
   local w = S.waitq
-  if w then
+  local h = w.head
+  if h <= w.tail and admissible(S, w[h]) then
+    local m, hops, o, hook = w[h], w.hops[h], w.org[h], w.hook[h]
+    w[h], w.hops[h], w.org[h], w.hook[h] = nil, nil, nil, nil
+    w.head = h + 1
+    S.busy = true
+    enqueue(S, m, hops, o, true, hook)
+  else
     S.busy = false
-    if w.head <= w.tail then
-      local m, hops = w[w.head], w.hops[w.head]
-      w[w.head], w.hops[w.head] = nil, nil
-      w.head = w.head + 1
-      push(S, m, hops)
-    end
   end
+end
+
+-- the admitted item `rec` issued its one command: let the next event of S run
+release_next = function(rec, S)
+  rec.released = true
+  local m = rec.m
+  if m ~= nil then
+    local f = S.inflight
+    if f == nil then
+      f = {}
+      S.inflight = f
+    end
+    f[m] = (f[m] or 0) + 1
+  end
+  next_in_sequence(S)
 end
 
 local function finish(rec, S, ok, err)
   if ok then
     S.consecutive = 0
   else
-    failed(S, rec.m, rec.fwd, rec.hops, rec.hook or "loop", err)
+    failed(S, rec.m, rec.fwd, rec.hops, rec.origin, rec.hook or "loop", err)
   end
-  next_in_sequence(S)
+  if rec.adm then
+    if not rec.released then
+      next_in_sequence(S)
+    else
+      local m, f = rec.m, S.inflight
+      if m ~= nil and f then
+        local left = f[m] - 1
+        f[m] = left > 0 and left or nil
+      end
+      if not S.busy then next_in_sequence(S) end
+    end
+  end
+  item_done(rec.origin)
 end
 
 -- resume rec.co with the given arguments and act on how it stops
@@ -673,9 +786,9 @@ local function resume(rec, ...)
   end
 end
 
-local function run_plain(S, m, hops, fn, hook)
+local function run_plain(S, m, hops, o, fn, hook)
   local rec = plain_rec
-  rec.S, rec.m, rec.fwd, rec.hops, rec.hook = S, m, false, hops, hook
+  rec.S, rec.m, rec.fwd, rec.hops, rec.hook, rec.origin = S, m, false, hops, hook, o
   cur = rec
   ticks, tick_limit, exceeded = 0, S.budget, false
   local t0 = (S.n_in % SAMPLE_EVERY == 0) and clock()
@@ -687,12 +800,12 @@ local function run_plain(S, m, hops, fn, hook)
   local was_exceeded = exceeded
   exceeded = false
   cur = plain_rec
-  rec.S, rec.m, rec.hook = nil, nil, nil
+  rec.S, rec.m, rec.hook, rec.origin = nil, nil, nil, nil
   if ok then
     S.consecutive = 0
   else
     if was_exceeded then err = BUDGET_MSG end
-    failed(S, m, rec.fwd, hops, hook, err)
+    failed(S, m, rec.fwd, hops, o, hook, err)
   end
 end
 
@@ -701,36 +814,44 @@ end
 local trace = nil
 function K.set_trace(fn) trace = fn end
 
-local function run_item(S, m, hops)
+-- hook: nil for loop(msg), or the name of another per-event hook ("feedback")
+local function run_item(S, m, hops, o, adm, hook)
   if trace then trace(S.id) end
-  if S.quarantined then
-    annotate(m, S, "loop", "skipped: script is quarantined")
-    pass_on(S, m, hops)
-    return
-  end
-  if S.waitq then
-    if S.busy then
-      local w = S.waitq
-      w.tail = w.tail + 1
-      w[w.tail], w.hops[w.tail] = m, hops
+  local w = S.waitq
+  if w and not adm then
+    if S.busy or w.head <= w.tail or not admissible(S, m) then
+      local t = w.tail + 1
+      w.tail = t
+      w[t], w.hops[t], w.org[t], w.hook[t] = m, hops, o, hook
       return
     end
-    S.busy = true
+    S.busy, adm = true, true
   end
-  S.n_in = S.n_in + 1
+  if S.quarantined then
+    if not hook then
+      annotate(m, S, "loop", "skipped: script is quarantined")
+      pass_on(S, m, hops, o)
+    end
+    if adm then next_in_sequence(S) end
+    return item_done(o)
+  end
+  local fn = hook and S[hook] or S.loop
+  hook = hook or "loop"
+  if hook == "loop" then S.n_in = S.n_in + 1 end
   if not S.coro then
-    run_plain(S, m, hops, S.loop, "loop")
-    next_in_sequence(S)
-    return
+    run_plain(S, m, hops, o, fn, hook)
+    if adm then next_in_sequence(S) end
+    return item_done(o)
   end
   local rec = get_worker()
-  rec.S, rec.m, rec.fwd, rec.hops, rec.ticks, rec.hook = S, m, false, hops, 0, "loop"
+  rec.S, rec.m, rec.fwd, rec.hops, rec.ticks, rec.hook = S, m, hook ~= "loop", hops, 0, hook
+  rec.origin, rec.adm, rec.released, rec.commands = o, adm, false, 0
   rec.timed = (S.n_in % SAMPLE_EVERY == 0)
-  resume(rec, S, m)
+  resume(rec, fn, m)
 end
 
 local function clear_queue()
-  for i = 1, q_tail do q_s[i], q_m[i], q_h[i] = nil, nil, nil end
+  for i = 1, q_tail do q_s[i], q_m[i], q_h[i], q_o[i], q_a[i], q_k[i] = nil, nil, nil, nil, nil, nil end
   q_head, q_tail, work = 1, 0, 0
 end
 
@@ -740,7 +861,7 @@ local function drain()
     while q_head <= q_tail do
       local i = q_head
       q_head = i + 1
-      run_item(q_s[i], q_m[i], q_h[i])
+      run_item(q_s[i], q_m[i], q_h[i], q_o[i], q_a[i], q_k[i])
     end
     if ready_n == 0 then
       if pend_n == 0 then return clear_queue() end
@@ -765,18 +886,37 @@ end
 -- what Python calls ----------------------------------------------------------------
 
 -- Run one batch through an input script. `events` is a Lua table whose slots
--- hold decoded records (Python dicts) or nil for lines that were not valid JSON.
-function K.run_batch(events, n, input_id)
+-- hold decoded records (Python dicts) or nil for lines that were not valid JSON;
+-- `lanes` (optional) each event's lane key (nil: a lane of its own).
+function K.run_batch(events, n, input_id, lanes)
   local S = scripts[input_id]
-  for i = 1, n do push(S, events[i], 0) end
+  if lanes then
+    for i = 1, n do admit_origin(i, S, events[i], lanes[i]) end
+  else
+    for i = 1, n do admit_origin(i, S, events[i], nil) end
+  end
   drain()
+  for i = 1, n do org_left[i], org_lane[i], org_S[i], org_m[i] = nil, nil, nil, nil end
+end
+
+-- An analyst's verdict (a table) to every analyzer that defines feedback(fb), in
+-- config order, each after the events it has already taken (sequential scripts).
+function K.run_feedback(value)
+  local ids = {}
+  for id, S in pairs(scripts) do
+    if S.kind == "analyzer" and S.feedback then ids[#ids + 1] = id end
+  end
+  table.sort(ids)
+  for _, id in ipairs(ids) do enqueue(scripts[id], value, 0, nil, false, "feedback") end
+  drain()
+  return #ids
 end
 
 -- Deliver (analyzer id, table) pairs from fired timers.
 function K.run_timers(ids, values, n)
   for i = 1, n do
     local S = scripts[ids[i]]
-    if S then push(S, values[i], 0) end
+    if S then push(S, values[i], 0, nil) end
   end
   drain()
 end
@@ -809,7 +949,7 @@ function K.add_script(S)
   S.n_in, S.n_out, S.n_err, S.n_redis, S.consecutive, S.time = 0, 0, 0, 0, 0, 0
   S.quarantined = false
   S.coro = S.coro or false
-  if S.sequential then S.waitq = { head = 1, tail = 0, hops = {} } end
+  if S.sequential then S.waitq = { head = 1, tail = 0, hops = {}, org = {}, hook = {} } end
   if S.kind == "analyzer" then
     analyzers_by_tag[S.tag] = S
     analyzers_by_tag[str_lower(S.tag)] = S
@@ -887,7 +1027,7 @@ function K.analyze_event(...)
   if rawequal(t, rec.m) then rec.fwd = true end
   local S = rec.S
   if S then S.n_out = S.n_out + 1 end
-  push(target, t, hops)
+  push(target, t, hops, rec.origin)
 end
 
 -- Run an output script's format(event) under its own budget, from whatever
@@ -971,7 +1111,12 @@ end
 
 -- forget queued work and pending commands after the kernel itself failed mid-batch
 function K.reset()
-  q_s, q_m, q_h, q_head, q_tail, work = {}, {}, {}, 1, 0, 0
+  q_s, q_m, q_h, q_o, q_a, q_k, q_head, q_tail, work = {}, {}, {}, {}, {}, {}, 1, 0, 0
+  org_left, org_lane, org_S, org_m, lane_busy, lane_q = {}, {}, {}, {}, {}, {}
+  for _, S in pairs(scripts) do
+    S.busy, S.inflight = false, nil
+    if S.waitq then S.waitq = { head = 1, tail = 0, hops = {}, org = {}, hook = {} } end
+  end
   args, args_n, out_bytes, pend_argc = {}, 0, 0, {}
   pend_kind, pend_rec, pend_tk, pend_S, pend_n = {}, {}, {}, {}, 0
   ready_rec, ready_tk, ready_val, ready_err, ready_n = {}, {}, {}, {}, 0

@@ -615,7 +615,7 @@ function K.bind_hooks(S)
     local f = rawget(S.env, name)
     return rawtype(f) == "function" and f or nil
   end
-  S.loop, S.setup, S.format = hook("loop"), hook("setup"), hook("format")
+  S.loop, S.setup, S.format, S.feedback = hook("loop"), hook("setup"), hook("format"), hook("feedback")
   if S.kind == "output" then return S.format ~= nil end
   return S.loop ~= nil
 end

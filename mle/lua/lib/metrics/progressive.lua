@@ -29,6 +29,7 @@ end
 
 local Progressive = unit.class{
   name = "metrics.Progressive", module = "mle.metrics.progressive", kind = "evaluator",
+  external = { "model" },  -- the model keeps its own state
   options = {
     model = unit.table{ describe = "a model (learn_one and predict_proba_one or score_one)", check = check_model },
     burn_in = unit.number{ default = 1000, min = 0, integer = true },
@@ -47,14 +48,6 @@ function Progressive.init(s)
     log_loss = LogLoss.new{ window = s.window }.state,
     roc_auc = RollingROCAUC.new{ window = s.window }.state,
   }
-end
-
-local new = Progressive.new
-function Progressive.new(opts)
-  local p = new(opts)
-  p.model = p.state.model
-  p.state.model = nil  -- the model keeps its own state
-  return p
 end
 
 local from_state = Progressive.from_state

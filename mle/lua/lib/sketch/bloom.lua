@@ -99,14 +99,21 @@ function Bloom:merge(other)
   s.n = s.n + o.n
 end
 
---- A filter sized for the list `items` (fp_rate and seed from `opts`), holding them.
-function Bloom.build(items, opts)
-  if type(items) ~= "table" then error("sketch.Bloom.build: items must be a list", 2) end
+-- a filter sized for `items` holding them; a bad option's error points at the caller of
+-- the function calling this one (which must not tail-call it)
+local function sized_for(items, opts)
   local o = {}
   for k, v in pairs(opts or {}) do o[k] = v end
   if o.capacity == nil and o.bits == nil then o.capacity = math.max(1, #items) end
-  local filter = Bloom.new(o)
+  local filter = Bloom.new(o, 3)
   for _, item in ipairs(items) do filter:add(item) end
+  return filter
+end
+
+--- A filter sized for the list `items` (fp_rate and seed from `opts`), holding them.
+function Bloom.build(items, opts)
+  if type(items) ~= "table" then error("sketch.Bloom.build: items must be a list", 2) end
+  local filter = sized_for(items, opts)
   return filter
 end
 
@@ -117,7 +124,8 @@ function Bloom.read(path, opts)
     local item = line:match("^%s*(.-)%s*$")
     if item ~= "" and item:sub(1, 1) ~= "#" then items[#items + 1] = item end
   end
-  return Bloom.build(items, opts)
+  local filter = sized_for(items, opts)
+  return filter
 end
 
 return Bloom

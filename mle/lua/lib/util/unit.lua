@@ -12,7 +12,7 @@
 
 local M = {}
 
-local type, pairs, error, tostring, setmetatable = type, pairs, error, tostring, setmetatable
+local type, pairs, ipairs, error, tostring, setmetatable = type, pairs, ipairs, error, tostring, setmetatable
 local format, sort, concat = string.format, table.sort, table.concat
 local floor, huge = math.floor, math.huge
 
@@ -153,6 +153,8 @@ end
 ---   def.fields   for units whose data is flat numbers: their names, in a fixed order (what the
 ---                shared variant stores in a Redis hash)
 ---   def.input    what its update takes when it is not a number: "string", "timed" (x, t), ...
+---   def.external options that hold objects with their own state (a wrapped model): checked
+---                like the others, then kept on the instance (u.model), not in u.state
 --- The class must define `Class.init(state)`, which adds the data to a fresh state.
 function M.class(def)
   local C = {
@@ -160,12 +162,19 @@ function M.class(def)
     fields = def.fields, input = def.input,
   }
   C.__index = C
+  local external = def.external or {}
 
-  --- A new unit from an options table.
-  function C.new(opts)
-    local state = M.options(C, opts, 2)
+  --- A new unit from an options table (`level`: where a bad option's error points, as
+  --- for `error`; default the caller of new).
+  function C.new(opts, level)
+    local state = M.options(C, opts, (level or 1) + 1)
+    local unit = { state = state }
+    for _, name in ipairs(external) do
+      unit[name] = state[name]
+      state[name] = nil
+    end
     C.init(state)
-    return setmetatable({ state = state }, C)
+    return setmetatable(unit, C)
   end
 
   --- The unit whose state is `state` (as `u.state` gave it; not copied).
