@@ -490,7 +490,7 @@ for name in ("EVAL EVALSHA EVAL_RO EVALSHA_RO FCALL FCALL_RO FUNCTION SCRIPT"):g
 end
 
 -- per command name as written: 0 plain, 1 status, 2 SET (status unless GET),
--- 3 XREAD/XREADGROUP (refused with BLOCK), 4 eval family, -1 denied
+-- 3 XREAD/XREADGROUP (refused with BLOCK), 4 eval family, 5 Redis-ML (ML.*), -1 denied
 local KIND, KIND_UPPER, kind_cached = {}, {}, 0
 local function kind_of(name)
   local kind = KIND[name]
@@ -500,6 +500,7 @@ local function kind_of(name)
     elseif EVAL_COMMANDS[upper] then kind = 4
     elseif upper == "SET" then kind = 2
     elseif upper == "XREAD" or upper == "XREADGROUP" then kind = 3
+    elseif upper:sub(1, 3) == "ML." then kind = 5
     else kind = STATUS_COMMANDS[upper] and 1 or 0 end
     if kind_cached < 1000 then
       KIND[name], KIND_UPPER[name] = kind, upper
@@ -531,7 +532,20 @@ local function unstore(base)
   args_n = base
 end
 
-local function command(n, ...)
+local command
+-- Redis-ML's commands (the module is long dead) are answered by MLE's server-side
+-- functions: mle/lua/redisml.lua rewrites ML.LOGREG.PREDICT key ... into
+-- FCALL mle_ml_logreg_predict 1 key ...; its SET/ADD commands answered +OK.
+local REDISML_STATUS = { ["ML.LOGREG.SET"] = true, ["ML.LINREG.SET"] = true, ["ML.FOREST.ADD"] = true }
+local status_reply = false -- the command being stored answers with a status
+local function redisml_command(name, ...)
+  local words, err = K.redisml.rewrite({ ... })
+  if not words then return cur.S.make_error(err) end
+  status_reply = REDISML_STATUS[name:upper()] or false
+  return command(#words, unpack(words))
+end
+
+command = function(n, ...)
   if n == 0 then error("redis command expected", 3) end
   local rec = cur
   local S = rec.S
@@ -544,6 +558,7 @@ local function command(n, ...)
       .. "(please report this script); its events now run one at a time", 3)
   end
   local kind = KIND[name] or kind_of(name)
+  if kind == 5 then return redisml_command(name, ...) end
   if kind < 0 then
     error(str_format("redis %s is %s", name, DENIED[KIND_UPPER[name] or name:upper()]), 3)
   elseif kind == 4 and not S.allow_eval and not engine_function(name, ...) then
@@ -586,7 +601,8 @@ local function command(n, ...)
   pend_n = pend_n + 1
   local j = pend_n
   pend_argc[j], pend_S[j] = n, S
-  pend_kind[j] = (kind == 2 and 1) or (kind == 1 and 1) or 0
+  pend_kind[j] = (kind == 2 and 1) or (kind == 1 and 1) or (status_reply and 1) or 0
+  status_reply = false
   if rec.co and co_isyieldable() then
     if rec.adm and S.ahead then release_next(rec, S) end
     tickets = tickets + 1

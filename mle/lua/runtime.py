@@ -153,6 +153,7 @@ class LuaEngine:
         if self.runtime_name == "lua54":
             compat = runner(_lua_source("compat54.lua"), "@mle/lua/compat54.lua")
         runner(_lua_source("sandbox.lua"), "@mle/lua/sandbox.lua", kernel, host, compat)
+        kernel.redisml = runner(_lua_source("redisml.lua"), "@mle/lua/redisml.lua")
         lua.globals().python = None
         return kernel
 

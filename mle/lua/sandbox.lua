@@ -615,6 +615,16 @@ function K.new_env(S)
       if rawtype(t) == "userdata" and dgetmetatable(t) == POBJ_MT then return py_pairs(t) end
       return pairs(t)
     end
+    -- nor does its ipairs index userdata: walk a Python list by index until nil
+    local function py_inext(t, i)
+      i = i + 1
+      local v = t[i]
+      if v ~= nil then return i, v end
+    end
+    env.ipairs = function(t)
+      if rawtype(t) == "userdata" and dgetmetatable(t) == POBJ_MT then return py_inext, t, 0 end
+      return ipairs(t)
+    end
   end
   env.dragonfly = make_dragonfly(S)
   if S.allow_network then -- legacy scripts call these as bare globals

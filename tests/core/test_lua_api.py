@@ -410,3 +410,20 @@ def test_a_failing_feedback_hook_is_counted_and_costs_nothing_else(make_root, ha
     assert taken == 1
     assert h.stats("a")["n_err"] == 1
     assert h.events("out") == [{"x": 1}]
+
+
+@pytest.mark.parametrize("runtime", ["lua54", "luajit"])
+def test_pairs_and_ipairs_walk_event_lists_and_objects(make_root, harness, runtime):
+    root = make_root(FEEDBACK_CONFIG, inputs={"f.lua": "function loop(msg) dragonfly.analyze_event('b', msg) end"},
+                     analyzers={"a.lua": "function loop(msg) end", "b.lua": """
+                        function loop(msg)
+                          local items, keys = {}, {}
+                          for i, v in ipairs(msg.list) do items[#items + 1] = i .. "=" .. v end
+                          for k in pairs(msg.obj) do keys[#keys + 1] = k end
+                          table.sort(keys)
+                          msg.seen = table.concat(items, ",") .. ";" .. table.concat(keys, ",")
+                          dragonfly.output_event(default_output, msg)
+                        end"""})
+    h = harness(root, runtime=runtime)
+    h.push(['{"list":["a","b","c"],"obj":{"y":1,"x":2}}'])
+    assert h.events("out")[0]["seen"] == "1=a,2=b,3=c;x,y"

@@ -162,8 +162,22 @@ end
 """
 
 
-@pytest.mark.xfail(strict=True, reason="kernel wiring pending")
 def test_an_old_analyzer_sends_raw_ml_commands(make_root, harness, functions):
     out = run_analyzer(make_root, harness, SCRIPT_RAW, [{}])
     assert out[0]["set"] == "OK"
     assert out[0]["p"] == "0.017986209962091559"
+
+
+SCRIPT_UNSUPPORTED = """
+local c = hiredis.connect()
+function loop(msg)
+  local reply = c:command_line("ML.MATRIX.SET m 2 2 1 2 3 4")
+  msg.error = type(reply) == "table" and reply.name or tostring(reply)
+  dragonfly.output_event(default_output, msg)
+end
+"""
+
+
+def test_an_unsupported_ml_command_is_an_error_reply_naming_it(make_root, harness, functions):
+    out = run_analyzer(make_root, harness, SCRIPT_UNSUPPORTED, [{}])
+    assert "ML.MATRIX.SET is not emulated by MLE" in out[0]["error"]
