@@ -21,6 +21,7 @@ from typing import Any
 import lupa.lua54 as lua54
 
 from mle.errors import ConfigError
+from mle.http.address import parse_listen
 from mle.root import Root
 
 RUNTIMES = ("auto", "lua54", "luajit")
@@ -51,6 +52,8 @@ class EngineSettings:
     serial: str = "auto"
     worker_timeout: float = 60.0  # seconds a worker may spend in one batch before it is replaced
     drain_timeout: float = 120.0  # seconds a stop may take before the engine stops without finishing
+    http: str = "127.0.0.1:7070"  # where `mle run` serves the HTTP API (HOST:PORT, or "off")
+    http_token: str | None = None  # the token POST requests need (default: MLE_HTTP_TOKEN, else generated)
 
 
 @dataclass(frozen=True)
@@ -442,7 +445,14 @@ _ENGINE_CHECKS: dict[str, Callable[[str, str, Any], Any]] = {
     "serial": lambda w, k, v: _choice(w, k, v, SERIAL_ORDERS),
     "worker_timeout": lambda w, k, v: float(_number(w, k, v)),
     "drain_timeout": lambda w, k, v: float(_number(w, k, v)),
+    "http": lambda w, k, v: _listen(w, k, v),
+    "http_token": lambda w, k, v: _string(w, {k: v}, k, required=True),
 }
+
+
+def _listen(where: str, key: str, value: Any) -> str:
+    parse_listen(value, f'{where}: "{key}"')
+    return str(value)
 
 
 def _choice(where: str, key: str, value: Any, choices: tuple[str, ...]) -> str:
