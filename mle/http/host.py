@@ -91,6 +91,7 @@ class ApiHost:
                 raise ApiUnavailable(message) from None
             log.error("%s", message)
             return
+        run_dir.mkdir(parents=True, exist_ok=True)
         self.token = resolve_token(self.config.engine.http_token, run_dir)
         self.redis = RedisProbe(redis)
         self._server = server

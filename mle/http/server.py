@@ -101,10 +101,11 @@ class _Server(ThreadingHTTPServer):
 
 class _Handler(BaseHTTPRequestHandler):
     server: _Server
-    server_version = "mle"
-    sys_version = ""
     protocol_version = "HTTP/1.0"
     _refuse_unread = False  # a 413 was answered without reading the body
+
+    def version_string(self) -> str:
+        return "mle"
 
     def setup(self) -> None:
         self.timeout = self.server.request_timeout
