@@ -329,9 +329,9 @@ class Supervisor:
         finally:
             pipe.close()
             dead_letters.close()
-        if self.api is not None:
-            self.api.reloaded(loaded)
         if not loaded:
+            if self.api is not None:
+                self.api.reloaded(False)
             return
         self.quarantined.clear()  # the new scripts start clean
         self.to_retire = deque(range(self.workers))
@@ -348,6 +348,8 @@ class Supervisor:
                 self._send(child.name, "retire")
                 return
         log.info("scripts reloaded")
+        if self.api is not None:
+            self.api.reloaded(True)  # every worker runs the new scripts
 
     def _replace_retired(self, index: int, child: Child) -> None:
         counters, finished = child.retired  # type: ignore[misc]
