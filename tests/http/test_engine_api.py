@@ -10,6 +10,7 @@ from pathlib import Path
 
 import orjson
 import pytest
+import redis as redis_py
 from prometheus_client.parser import text_string_to_metric_families
 
 from tests.http.helpers import Api, engine_log
@@ -83,18 +84,16 @@ def test_a_verdict_reaches_the_worker_of_its_flow_and_changes_the_next_score(mak
     assert sorted(scores(out)) == [(10, 0.0), (10, 1.0), (11, 0.0), (11, 1.0), (12, 0.0)]
     wait_for(lambda: metric_samples(api)[("mle_findings_written_total", ())] == 2, what="two findings counted",
              timeout=10)
-    status, page = api.get("/status")
+    page = api.get("/status")[1]
     reasons = {f["findings"][0]["reason"] for f in page["findings"]}
     assert reasons == {"flow 10 marked malicious by an analyst", "flow 11 marked malicious by an analyst"}
 
 
-def test_feedback_runs_in_the_worker_that_owns_the_flow(make_root, tmp_path, serving, redis_client):
-    root, eve, api = start(make_root, tmp_path, serving, "--workers", "2")
+def test_feedback_runs_in_the_worker_that_owns_the_flow(make_root, tmp_path, serving):
+    root, _, api = start(make_root, tmp_path, serving, "--workers", "2")
     answers = {flow: api.post("/feedback", {"flow_id": flow, "verdict": "benign"})[1] for flow in (4, 7, 9)}
     assert {flow: a["worker"] for flow, a in answers.items()} == {4: 0, 7: 1, 9: 1}
     # the private Redis of that engine holds which worker ran each verdict
-    import redis as redis_py
-
     client = redis_py.Redis(unix_socket_path=str(root / "var/run/redis.sock"))
     assert {int(k): int(v) for k, v in client.hgetall("taken_by").items()} == {4: 0, 7: 1, 9: 1}
     client.close()
@@ -146,7 +145,7 @@ def test_metrics_count_what_went_through(make_root, tmp_path, serving):
 
 def test_health_while_a_worker_is_killed_and_replaced(make_root, tmp_path, serving):
     slow_setup = "\nlocal started = os.clock() while os.clock() - started < 1.5 do end"  # a slow start
-    root, eve, api = start(make_root, tmp_path, serving, "--workers", "2", setup=slow_setup)
+    _, _, api = start(make_root, tmp_path, serving, "--workers", "2", setup=slow_setup)
     status, health = api.get("/health")
     assert (status, health["live"], health["ready"]) == (200, True, True)
     assert set(health["processes"]) == {"supervisor", "source", "worker-0", "worker-1", "sink", "redis"}
