@@ -10,13 +10,9 @@
 redis_host = os.getenv("MLE_REDIS_HOST") or "redis"
 redis_port = tonumber(os.getenv("MLE_REDIS_PORT") or "6379")
 
+-- every analyzer in analyzers/ that declares its event types runs (see config.lua)
 inputs = {
-  { tag = "eve", uri = "tail:///var/log/suricata/eve.json", script = "suricata-filter.lua",
-    default_analyzer = "event-counter" },
-}
-
-analyzers = {
-  { tag = "event-counter", script = "event-counter.lua", default_output = "eve-mle" },
+  { tag = "eve", uri = "tail:///var/log/suricata/eve.json", script = "suricata-filter.lua" },
 }
 
 outputs = {
@@ -27,8 +23,7 @@ outputs = {
 -- (outputs/ecs.lua) instead of the file; see docs/outputs.md for both at once
 local search = os.getenv("MLE_OPENSEARCH_URL")
 if search and search ~= "" then
-  outputs[#outputs + 1] = { tag = "search", uri = search, script = "ecs.lua" }
-  analyzers[1].default_output = "search"
+  outputs = { { tag = "search", uri = search, script = "ecs.lua" } }
 end
 
 mle = { log_dir = "/var/log/mle", run_dir = "/var/run/mle" }

@@ -306,3 +306,29 @@ def check_command(root: str, config_file: str | None, verbose: int, keep_going: 
     for spec in config.outputs:
         stderr.print(f"  {'output':<8} {spec.tag} -> {spec.uri}")
     stderr.print(f"  runtime  {config.lua_runtime}")
+
+
+@main.command("export-model")
+@click.argument("model", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("out", type=click.Path(dir_okay=False, writable=True, path_type=Path))
+@click.option("--feature-names", help="Comma-separated feature names in training order "
+              "(default: the model's feature_names_in_, if it was fitted on a DataFrame).")
+def export_model_command(model: Path, out: Path, feature_names: str | None) -> None:
+    """Export a pickled scikit-learn classifier to JSON that MLE scores in Lua.
+
+    LogisticRegression, RandomForestClassifier and GradientBoostingClassifier are
+    supported (docs/library.md, "Exported models"). Loading a pickle runs code: only
+    export a MODEL file you trust; MLE never loads one you did not name here. Needs
+    scikit-learn (pip install 'mle[export]').
+    """
+    import pickle
+
+    from mle.export import ExportError, write_model
+
+    names = [n.strip() for n in feature_names.split(",")] if feature_names else None
+    try:
+        doc = write_model(model, out, names)
+    except (ExportError, OSError, ImportError, pickle.UnpicklingError, EOFError) as e:
+        stderr.print(f"[red]error[/red]: {model}: {e}")
+        sys.exit(1)
+    stderr.print(f"[green]ok[/green]: {doc['kind']}, {doc['n_features']} features, classes {doc['classes']} -> {out}")

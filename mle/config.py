@@ -13,6 +13,8 @@ extension table ``mle`` (engine settings). Every problem is reported as one
 from __future__ import annotations
 
 import difflib
+import ipaddress
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,6 +28,9 @@ from mle.root import Root
 
 RUNTIMES = ("auto", "lua54", "luajit")
 SERIAL_ORDERS = ("auto", "shard", "analyzer")
+#: private, loopback, link-local and unique-local ranges (Suricata's HOME_NET default, plus IPv6)
+DEFAULT_HOME_NET = ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "127.0.0.0/8", "169.254.0.0/16",
+                    "fc00::/7", "fe80::/10", "::1/128")
 
 
 @dataclass(frozen=True)
@@ -50,6 +55,8 @@ class EngineSettings:
     # time, whole chain), "analyzer" (each analyzer takes every event of a worker one at a time,
     # as Dragonfly's analyzer threads did); "auto": analyzer for a Dragonfly root, else shard
     serial: str = "auto"
+    # the addresses that are "ours" (internal) for analyzers: require("mle.net").is_home(ip)
+    home_net: tuple[str, ...] = DEFAULT_HOME_NET
     worker_timeout: float = 60.0  # seconds a worker may spend in one batch before it is replaced
     drain_timeout: float = 120.0  # seconds a stop may take before the engine stops without finishing
     http: str = "127.0.0.1:7070"  # where `mle run` serves the HTTP API (HOST:PORT, or "off")
@@ -86,6 +93,7 @@ class ScriptSpec:
     sequential: bool = False
     allow_network: bool = False
     allow_eval: bool = False
+    settings: Mapping[str, Any] = field(default_factory=dict)  # the analyzer's own parameters (mle.settings)
 
     @property
     def label(self) -> str:
@@ -312,7 +320,8 @@ _SCRIPT_LIMIT_KEYS: dict[str, Callable[[str, str, Any], Any]] = {
     "allow_eval": _boolean,
 }
 _INPUT_KEYS = {"tag": 1, "uri": 1, "script": 1, "default_analyzer": 1, **_SCRIPT_LIMIT_KEYS}
-_ANALYZER_KEYS = {"tag": 1, "script": 1, "default_analyzer": 1, "default_output": 1, **_SCRIPT_LIMIT_KEYS}
+_ANALYZER_KEYS = {"tag": 1, "script": 1, "default_analyzer": 1, "default_output": 1, "settings": 1,
+                  **_SCRIPT_LIMIT_KEYS}
 
 
 def _script_path(root: Root, kind: str, where: str, name: str) -> Path:
@@ -363,11 +372,52 @@ def _analyzers(root: Root, raw: dict[str, Any]) -> tuple[ScriptSpec, ...]:
                 script=script,
                 default_analyzer=_string(where, entry, "default_analyzer"),
                 default_output=_string(where, entry, "default_output"),
+                settings=_settings(where, entry),
                 **_limits(where, entry),
             )
         )
     _unique_tags("analyzers", [spec.tag for spec in specs])
-    return tuple(specs)
+    return tuple(specs) + _dropped_in(root, specs)
+
+
+#: an analyzer file that says what it wants runs without a config entry (drop-in)
+_DECLARATION = re.compile(r"^analyzer\s*=[^=]", re.MULTILINE)
+
+
+def _dropped_in(root: Root, listed: list[ScriptSpec]) -> tuple[ScriptSpec, ...]:
+    """Analyzers in the root's analyzer folder that declare their event types
+    (``analyzer = { event_types = {...} }`` at the top level) and that no entry of
+    ``analyzers`` names: each runs under its file name as tag."""
+    if root.layout != "mle":
+        return ()
+    taken_paths = {spec.script.resolve() for spec in listed if spec.script}
+    taken_tags = {spec.tag.lower() for spec in listed}
+    found = []
+    for folder in root.script_dirs("analyzer"):
+        for path in sorted(folder.glob("*.lua")):
+            if path.resolve() in taken_paths or path.stem.lower() in taken_tags:
+                continue
+            try:
+                declares = _DECLARATION.search(path.read_text(encoding="utf-8", errors="replace")) is not None
+            except OSError:
+                continue
+            if declares:
+                taken_tags.add(path.stem.lower())
+                found.append(ScriptSpec(kind="analyzer", index=len(listed) + len(found) + 1, tag=path.stem,
+                                        script=path))
+    return tuple(found)
+
+
+def _settings(where: str, entry: Mapping[str, Any]) -> dict[str, Any]:
+    """An analyzer's ``settings = { name = value, ... }`` (checked against the analyzer's
+    own defaults when it loads: ``mle.settings{...}``)."""
+    value = entry.get("settings")
+    if value is None or value == []:
+        return {}
+    value = _lua_to_python(value, f"{where}: settings") if not isinstance(value, dict) else value
+    if not isinstance(value, dict) or not all(isinstance(k, str) for k in value):
+        raise ConfigError(f'{where}: "settings" must be a table of name = value, e.g. settings = {{ threshold = 0.9 }}')
+    return value
 
 
 def _outputs(root: Root, raw: dict[str, Any]) -> tuple[OutputSpec, ...]:
@@ -443,11 +493,26 @@ _ENGINE_CHECKS: dict[str, Callable[[str, str, Any], Any]] = {
     "workers": lambda w, k, v: _integer(w, k, v, 0),
     "shard_key": lambda w, k, v: _string(w, {k: v}, k, required=True),
     "serial": lambda w, k, v: _choice(w, k, v, SERIAL_ORDERS),
+    "home_net": lambda w, k, v: _networks(w, k, v),
     "worker_timeout": lambda w, k, v: float(_number(w, k, v)),
     "drain_timeout": lambda w, k, v: float(_number(w, k, v)),
     "http": lambda w, k, v: _listen(w, k, v),
     "http_token": lambda w, k, v: _string(w, {k: v}, k, required=True),
 }
+
+
+def _networks(where: str, key: str, value: Any) -> tuple[str, ...]:
+    """A list of CIDR blocks (IPv4 or IPv6), or one as a string; each checked."""
+    items = [value] if isinstance(value, str) else value
+    if not isinstance(items, list) or not items:
+        raise ConfigError(f'{where}: "{key}" must be a list of networks, e.g. {{ "10.0.0.0/8", "fd00::/8" }}')
+    networks = []
+    for item in items:
+        try:
+            networks.append(str(ipaddress.ip_network(str(item), strict=False)))
+        except ValueError as exc:
+            raise ConfigError(f'{where}: "{key}": {item!r} is not a network ({exc})') from None
+    return tuple(networks)
 
 
 def _listen(where: str, key: str, value: Any) -> str:

@@ -120,6 +120,7 @@ class Worker:
             worker_id=worker_id,
             budgeted=config.engine.max_instructions > 0,
             cjson_floats=config.root.layout == "dragonfly",
+            home_net=config.engine.home_net,
         )
         self._render = self.engine.tracker.render
         self.input_scripts: dict[str, int] = {}
@@ -178,6 +179,7 @@ class Worker:
                     sequential=spec.sequential or self._by_analyzer,
                     allow_network=spec.allow_network,
                     allow_eval=spec.allow_eval,
+                    settings=spec.settings,
                 )
             except ScriptLoadError as exc:
                 self._load_failed(exc, len(engine.scripts))

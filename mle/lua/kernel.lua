@@ -244,6 +244,8 @@ local function annotate(m, S, hook, text)
 end
 
 local emit -- output delivery (with output scripts), defined with the dragonfly API below
+local build_routes -- routes of the analyzers that declare event types (below)
+local route_on -- an item on a routed event is finished: the event goes on (below)
 local release_next -- a sequential script's item issued its one command (scheduler, below)
 
 local function pass_on(S, m, hops, o)
@@ -739,6 +741,7 @@ local function finish(rec, S, ok, err)
   else
     failed(S, rec.m, rec.fwd, rec.hops, rec.origin, rec.hook or "loop", err)
   end
+  if rec.hook == "loop" then route_on(S, rec.m, rec.hops, rec.origin, ok and not rec.fwd) end
   if rec.adm then
     if not rec.released then
       next_in_sequence(S)
@@ -800,13 +803,15 @@ local function run_plain(S, m, hops, o, fn, hook)
   local was_exceeded = exceeded
   exceeded = false
   cur = plain_rec
+  local fwd = rec.fwd
   rec.S, rec.m, rec.hook, rec.origin = nil, nil, nil, nil
   if ok then
     S.consecutive = 0
   else
     if was_exceeded then err = BUDGET_MSG end
-    failed(S, m, rec.fwd, hops, o, hook, err)
+    failed(S, m, fwd, hops, o, hook, err)
   end
+  return ok, fwd
 end
 
 -- While a batch is isolated (re-run event by event after a worker crashed), the
@@ -831,6 +836,7 @@ local function run_item(S, m, hops, o, adm, hook)
     if not hook then
       annotate(m, S, "loop", "skipped: script is quarantined")
       pass_on(S, m, hops, o)
+      route_on(S, m, hops, o)
     end
     if adm then next_in_sequence(S) end
     return item_done(o)
@@ -839,7 +845,8 @@ local function run_item(S, m, hops, o, adm, hook)
   hook = hook or "loop"
   if hook == "loop" then S.n_in = S.n_in + 1 end
   if not S.coro then
-    run_plain(S, m, hops, o, fn, hook)
+    local ok, fwd = run_plain(S, m, hops, o, fn, hook)
+    if hook == "loop" then route_on(S, m, hops, o, ok and not fwd) end
     if adm then next_in_sequence(S) end
     return item_done(o)
   end
@@ -881,6 +888,111 @@ local function drain()
       end
     end
   end
+end
+
+-- routes: analyzers that declare the event types they want -------------------------
+-- An analyzer may declare at its top level
+--   analyzer = { event_types = { "dns", "tls" }, order = 40 }   -- or event_types = "*"
+-- mle.route(msg) (in an input script) hands the event to every analyzer that wants its
+-- event_type, in order (lower first, then by tag), then to every output. A routed
+-- analyzer only annotates: when its loop is done, failed or skipped, the route goes on.
+local routes = {}       -- event type -> { S, ... } ("*": the analyzers that want everything)
+local route_of = setmetatable({}, { __mode = "k" }) -- event -> its route (while on it)
+local route_at = setmetatable({}, { __mode = "k" }) -- event -> position on it
+local route_outputs = {} -- output indexes a route ends in
+
+function K.read_declaration(decl)
+  if decl == nil then return nil end
+  if rawtype(decl) ~= "table" then return nil, "analyzer must be a table, e.g. analyzer = { event_types = { \"dns\" } }" end
+  local types = rawget(decl, "event_types")
+  if types == "*" then types = { "*" } end
+  if rawtype(types) ~= "table" or rawget(types, 1) == nil then
+    return nil, "analyzer.event_types must be a list of event types (or \"*\" for all)"
+  end
+  local out = {}
+  for i = 1, rawcount(types) do
+    local t = rawget(types, i)
+    if rawtype(t) ~= "string" then return nil, "analyzer.event_types: entries must be strings" end
+    out[i] = t
+  end
+  local order = rawget(decl, "order")
+  if order ~= nil and rawtype(order) ~= "number" then return nil, "analyzer.order must be a number" end
+  return { event_types = out, order = order or 50 }
+end
+
+local function route_sort(a, b)
+  if a.declared.order ~= b.declared.order then return a.declared.order < b.declared.order end
+  return a.tag < b.tag
+end
+
+build_routes = function()
+  routes = {}
+  local all, wanted = {}, {}
+  for _, S in pairs(scripts) do
+    local d = S.declared
+    if d and S.kind == "analyzer" then
+      for _, t in ipairs(d.event_types) do
+        if t == "*" then all[#all + 1] = S else
+          wanted[t] = wanted[t] or {}
+          wanted[t][#wanted[t] + 1] = S
+        end
+      end
+    end
+  end
+  for t, list in pairs(wanted) do
+    for _, S in ipairs(all) do list[#list + 1] = S end
+    table.sort(list, route_sort)
+    routes[t] = list
+  end
+  table.sort(all, route_sort)
+  routes["*"] = all
+  route_outputs = {}
+  for _, index in pairs(outputs_by_tag) do route_outputs[index] = true end
+  local sorted = {}
+  for index in pairs(route_outputs) do sorted[#sorted + 1] = index end
+  table.sort(sorted)
+  route_outputs = sorted
+end
+
+local function route_end(m)
+  for i = 1, #route_outputs do pcall(emit, route_outputs[i], m) end
+end
+
+-- mle.route(msg): start msg on the route of its event type
+function K.route(m)
+  if m == nil then return end
+  local rec = cur
+  local S = rec.S
+  local t = m.event_type
+  local list = (t ~= nil and routes[t]) or routes["*"]
+  if rawequal(m, rec.m) then rec.fwd = true end
+  if S then S.n_out = S.n_out + 1 end
+  if list == nil or list[1] == nil then return route_end(m) end
+  route_of[m], route_at[m] = list, 1
+  push(list[1], m, (rec.hops or 0) + 1, rec.origin)
+end
+
+-- An item of S on event m is finished: the event goes on along its route. A declared
+-- analyzer reached through an explicit chain (analyze_event, default_analyzer) that
+-- did not pass the event on itself (`unsent`) passes it to its default_analyzer or
+-- default_output, as a Dragonfly script would.
+route_on = function(S, m, hops, o, unsent)
+  local list = m ~= nil and route_of[m]
+  if not list then
+    if unsent and S.declared then pass_on(S, m, hops, o) end
+    return
+  end
+  local at = route_at[m]
+  if list[at] ~= S then return end
+  S.n_out = S.n_out + 1
+  at = at + 1
+  local nxt = list[at]
+  if nxt == nil then
+    route_of[m], route_at[m] = nil, nil
+    return route_end(m)
+  end
+  route_at[m] = at
+  push(nxt, m, hops + 1, o)
 end
 
 -- what Python calls ----------------------------------------------------------------
@@ -967,6 +1079,7 @@ function K.link()
     S.next_analyzer = S.default_analyzer ~= "" and lookup(analyzers_by_tag, S.default_analyzer) or nil
     S.next_output = S.default_output ~= "" and lookup(outputs_by_tag, S.default_output) or nil
   end
+  build_routes()
 end
 
 function K.set_quarantined(id, flag)

@@ -14,7 +14,7 @@ import logging
 import math
 import socket
 import urllib.request
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -85,6 +85,7 @@ class LuaEngine:
         worker_id: int = 0,
         budgeted: bool = True,
         cjson_floats: bool = False,
+        home_net: tuple[str, ...] = (),
     ) -> None:
         self.root = root
         self.runtime_name = runtime
@@ -107,6 +108,7 @@ class LuaEngine:
         self._dead_letter = dead_letter
         self.worker_id = worker_id
         self.budgeted = budgeted
+        self.home_net = home_net
         self.scripts: dict[int, ScriptInfo] = {}
         self._records: dict[int, Any] = {}
         self._table_from = self.lua.table_from
@@ -137,6 +139,7 @@ class LuaEngine:
                 "worker_id": self.worker_id,
                 "max_memory_kb": self.max_memory_mb * 1024,
                 "budgeted": self.budgeted,
+                "home_net": self._table_from(list(self.home_net)),
                 "iterex": python.iterex,
                 "items": lua_items,
                 "len": lua_len,
@@ -168,6 +171,7 @@ class LuaEngine:
         sequential: bool = False,
         allow_network: bool = False,
         allow_eval: bool = False,
+        settings: Mapping[str, Any] | None = None,
     ) -> int:
         """Create the script's environment, compile it and run its top-level chunk.
         A sequential script whose source proves it sends one Redis command per event
@@ -196,6 +200,7 @@ class LuaEngine:
                 "redis_hint": "hiredis" in source,
                 "allow_network": allow_network,
                 "allow_eval": allow_eval,
+                "settings": self._to_lua(dict(settings or {})),
             }
         )
         self.scripts[script_id] = ScriptInfo(script_id, kind, tag, path, label)
@@ -210,6 +215,8 @@ class LuaEngine:
             raise ScriptLoadError(f"{label}: {chunkname.lstrip('@=')}: {err}")
         if not self.kernel.bind_hooks(record) and record.setup is None:
             raise ScriptLoadError(f"{label}: {chunkname.lstrip('@=')} defines no {_hook_name(kind)} function")
+        if record.declare_error:
+            raise ScriptLoadError(f"{label}: {chunkname.lstrip('@=')}: {record.declare_error}")
         return script_id
 
     def _runs_ahead(self, tag: str, source: str) -> bool:
