@@ -85,7 +85,7 @@ def analyzer_rows(config: Config, counters: dict[str, Any], workers: int,
             and spec.script.is_relative_to(config.root.path) else str(spec.script),
             "status": status,
             "load_errors": errors,
-            "event_types": getattr(spec, "event_types", None),  # declared by the script (drop-in analyzers)
+            "event_types": counters.get("event_types", {}).get(spec.tag),  # declared: analyzer = {event_types=...}
             "counters": {"in": row.get("n_in", 0), "out": row.get("n_out", 0), "errors": row.get("n_err", 0),
                          "redis_commands": row.get("n_redis", 0), "cpu_seconds": row.get("time", 0.0)},
         })

@@ -50,6 +50,8 @@ def merge_counters(parts: list[dict[str, Any]]) -> dict[str, Any]:
                 for k, n in value.items():
                     if isinstance(n, int | float):
                         target[k] = target.get(k, 0) + n
+                    else:  # e.g. an analyzer's declared event types: the same in every worker
+                        target.setdefault(k, n)
             elif isinstance(value, list):
                 target_list = total.setdefault(key, [])
                 target_list += [v for v in value if v not in target_list]

@@ -156,7 +156,8 @@ class PipelineApi:
     def _publish(self, queued: int) -> None:
         state, pipeline = self.host.state, self.pipeline
         assert pipeline.worker is not None
-        counters: dict[str, Any] = pipeline.worker.counters()
+        counters: dict[str, Any] = {**pipeline.worker.counters(),
+                                    "event_types": pipeline.worker.engine.declared_event_types()}
         state.set_process("worker-0", pid=os.getpid(), alive=True, ready=True, state="running")
         state.worker_report("worker-0", len(pipeline.retired), counters)  # a reload replaces the worker
         report = sink_report(pipeline.delivery, pipeline.dead_letters, self.findings)

@@ -83,7 +83,7 @@ def _serve(spec: ChildSpec, index: int, context: zmq.Context, control: zmq.Socke
     try:
         while True:
             if time.monotonic() >= next_live:  # counters for the HTTP API
-                report(control, "live", worker.counters())
+                report(control, "live", {**worker.counters(), "event_types": engine.declared_event_types()})
                 next_live = time.monotonic() + LIVE_INTERVAL
             due = worker.timers.next_due()
             timeout = 200 if due is None else max(0, min(200, int((due - time.monotonic()) * 1000) + 1))

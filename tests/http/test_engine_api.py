@@ -165,3 +165,20 @@ def test_health_while_a_worker_is_killed_and_replaced(make_root, tmp_path, servi
     status, health = api.get("/health")
     assert health["processes"]["worker-1"]["pid"] not in (victim, None)
     assert metric_samples(api)[("mle_worker_restarts_total", ())] == 1
+
+
+def test_analyzers_show_the_event_types_a_dropped_in_analyzer_declares(make_root, tmp_path, serving):
+    eve = tmp_path / "eve.json"
+    eve.touch()
+    declares = 'analyzer = { event_types = { "tls", "quic" } }\nfunction loop(m) end'
+    root = make_root(CONFIG.format(eve=eve), inputs={"f.lua": FORWARD},
+                     analyzers={"learner.lua": LEARNER, "tls-watch.lua": declares},
+                     files={"analyzers/tls-watch.md": "Watches TLS.\n"})
+    serving(root, "--workers", "2")
+    api = Api.of(root / "var/run")
+    wait_for(lambda: api.get("/health")[0] == 200, what="the engine ready")
+    answer = wait_for(lambda: (a := api.get("/analyzers/tls-watch")[1]).get("event_types") and a,
+                      what="the declaration reported", timeout=10)
+    assert (answer["event_types"], answer["status"], answer["doc"]["content"]) == (["tls", "quic"], "running",
+                                                                                   "Watches TLS.\n")
+    assert api.get("/analyzers/learner")[1]["event_types"] is None
