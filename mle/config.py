@@ -23,6 +23,7 @@ from typing import Any
 import lupa.lua54 as lua54
 
 from mle.errors import ConfigError
+from mle.http.address import parse_listen
 from mle.root import Root
 
 RUNTIMES = ("auto", "lua54", "luajit")
@@ -58,6 +59,8 @@ class EngineSettings:
     home_net: tuple[str, ...] = DEFAULT_HOME_NET
     worker_timeout: float = 60.0  # seconds a worker may spend in one batch before it is replaced
     drain_timeout: float = 120.0  # seconds a stop may take before the engine stops without finishing
+    http: str = "127.0.0.1:7070"  # where `mle run` serves the HTTP API (HOST:PORT, or "off")
+    http_token: str | None = None  # the token POST requests need (default: MLE_HTTP_TOKEN, else generated)
 
 
 @dataclass(frozen=True)
@@ -493,6 +496,8 @@ _ENGINE_CHECKS: dict[str, Callable[[str, str, Any], Any]] = {
     "home_net": lambda w, k, v: _networks(w, k, v),
     "worker_timeout": lambda w, k, v: float(_number(w, k, v)),
     "drain_timeout": lambda w, k, v: float(_number(w, k, v)),
+    "http": lambda w, k, v: _listen(w, k, v),
+    "http_token": lambda w, k, v: _string(w, {k: v}, k, required=True),
 }
 
 
@@ -508,6 +513,11 @@ def _networks(where: str, key: str, value: Any) -> tuple[str, ...]:
         except ValueError as exc:
             raise ConfigError(f'{where}: "{key}": {item!r} is not a network ({exc})') from None
     return tuple(networks)
+
+
+def _listen(where: str, key: str, value: Any) -> str:
+    parse_listen(value, f'{where}: "{key}"')
+    return str(value)
 
 
 def _choice(where: str, key: str, value: Any, choices: tuple[str, ...]) -> str:

@@ -46,7 +46,8 @@ STATS_OUTPUT = -2
 
 
 class ScriptLog:
-    """Log messages from scripts, at most ``burst`` per script and level per minute."""
+    """Log messages from scripts, at most ``burst`` per script and level per minute, on the
+    ``mle.script`` logger with the script's name as the record's ``script`` field."""
 
     def __init__(self, names: dict[int, str], burst: int = 20) -> None:
         self._names = names
@@ -63,7 +64,7 @@ class ScriptLog:
             if window[1] > self._burst:
                 logging.getLogger("mle.script").warning(
                     "%s: %d more %s messages in the last minute were not shown",
-                    name, window[1] - self._burst, level,
+                    name, window[1] - self._burst, level, extra={"script": name},
                 )
             window[0], window[1] = now, 0
         window[1] += 1
@@ -72,7 +73,7 @@ class ScriptLog:
             return
         logging.getLogger("mle.script").log(
             logging.getLevelName(level.upper()) if level != "warning" else logging.WARNING,
-            "%s: %s", name, text,
+            "%s: %s", name, text, extra={"script": name},
         )
 
 

@@ -286,6 +286,14 @@ class LuaEngine:
     def memory_kb(self) -> float:
         return float(self.kernel.memory_kb())
 
+    def declared_event_types(self) -> dict[str, list[str]]:
+        """The event types each analyzer declared (``analyzer = { event_types = ... }``), by tag."""
+        declared = {}
+        for script_id, record in self._records.items():
+            if record.declared is not None and self.scripts[script_id].kind == "analyzer":
+                declared[record.tag] = [str(t) for t in record.declared.event_types.values()]
+        return declared
+
     def script_stats(self) -> tuple[list[dict], dict[str, int]]:
         """Per-script counters and counts of events sent to unknown tags."""
         rows, unknown = self.kernel.stats()
