@@ -29,6 +29,7 @@ from mle.runtime.supervisor import Supervisor, default_workers
 from mle.sources.base import Source
 from mle.sources.file import FileSource
 from mle.summary import summarize_pipeline
+from mle.tooling.commands import new_group, test_command
 
 log = logging.getLogger("mle")
 stderr = Console(stderr=True, highlight=False)
@@ -285,3 +286,7 @@ def export_model_command(model: Path, out: Path, feature_names: str | None) -> N
         stderr.print(f"[red]error[/red]: {model}: {e}")
         sys.exit(1)
     stderr.print(f"[green]ok[/green]: {doc['kind']}, {doc['n_features']} features, classes {doc['classes']} -> {out}")
+
+
+main.add_command(test_command)
+main.add_command(new_group)
