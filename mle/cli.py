@@ -30,6 +30,7 @@ from mle.sources.base import Source
 from mle.sources.file import FileSource
 from mle.summary import summarize_pipeline
 from mle.tooling.commands import new_group, test_command
+from mle.tooling.lint import lint_report
 
 log = logging.getLogger("mle")
 stderr = Console(stderr=True, highlight=False)
@@ -260,6 +261,8 @@ def check_command(root: str, config_file: str | None, verbose: int, keep_going: 
     for spec in config.outputs:
         stderr.print(f"  {'output':<8} {spec.tag} -> {spec.uri}")
     stderr.print(f"  runtime  {config.lua_runtime}")
+    for line in lint_report(config):
+        stderr.print(line, style=None if line.startswith(" ") else "yellow", markup=False)
 
 
 @main.command("export-model")
