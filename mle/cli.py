@@ -33,6 +33,8 @@ from mle.runtime.supervisor import Supervisor, default_workers
 from mle.sources.base import Source
 from mle.sources.file import FileSource
 from mle.summary import summarize_pipeline
+from mle.tooling.commands import new_group, test_command
+from mle.tooling.lint import lint_report
 
 log = logging.getLogger("mle")
 # lines are never wrapped: on a terminal the terminal folds them; elsewhere (a pipe, a file,
@@ -306,6 +308,8 @@ def check_command(root: str, config_file: str | None, verbose: int, keep_going: 
     for spec in config.outputs:
         stderr.print(f"  {'output':<8} {spec.tag} -> {spec.uri}")
     stderr.print(f"  runtime  {config.lua_runtime}")
+    for line in lint_report(config):
+        stderr.print(line, style=None if line.startswith(" ") else "yellow", markup=False)
 
 
 @main.command("export-model")
@@ -332,3 +336,7 @@ def export_model_command(model: Path, out: Path, feature_names: str | None) -> N
         stderr.print(f"[red]error[/red]: {model}: {e}")
         sys.exit(1)
     stderr.print(f"[green]ok[/green]: {doc['kind']}, {doc['n_features']} features, classes {doc['classes']} -> {out}")
+
+
+main.add_command(test_command)
+main.add_command(new_group)

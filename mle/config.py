@@ -15,7 +15,7 @@ from __future__ import annotations
 import difflib
 import ipaddress
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -565,3 +565,16 @@ def load_config(root: Root, overrides: Mapping[str, Any] | None = None) -> Confi
         outputs=outputs,
         engine=_engine(root, raw, overrides or {}),
     )
+
+
+#: the library tables the config sandbox provides (not settings)
+_CONFIG_LIBRARIES = ("string", "math", "table", "os")
+
+
+def read_config_values(path: Path, names: Collection[str] | None = None) -> dict[str, Any]:
+    """The top-level values a config file sets (only ``names`` when given), as Python
+    values (tables become lists or dicts), not validated: what ``mle test`` merges a
+    golden case's settings into."""
+    raw = _read_globals(path)
+    wanted = names if names is not None else [name for name in raw if name not in _CONFIG_LIBRARIES]
+    return {name: _lua_to_python(value, name) for name, value in raw.items() if name in wanted}

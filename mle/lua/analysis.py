@@ -42,7 +42,7 @@ ahead for the script.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 _TOKEN = re.compile(
     r"""
@@ -92,6 +92,7 @@ _RANDOM_STATE = "<random>"
 class Token:
     kind: str  # "name", "keyword", "string", "number", "op"
     text: str
+    line: int = field(default=0, compare=False)  # where it starts (1-based), for messages
 
 
 @dataclass(frozen=True)
@@ -107,22 +108,26 @@ def tokenize(source: str) -> list[Token]:
     not Lua."""
     tokens: list[Token] = []
     pos = 0
+    line = 1
     if source.startswith("#"):  # a shebang line
         pos = source.find("\n") + 1 or len(source)
+        line = 2
     while pos < len(source):
         match = _TOKEN.match(source, pos)
         if match is None:
             raise ValueError(f"unexpected character {source[pos]!r} at offset {pos}")
         pos = match.end()
         kind = match.lastgroup
-        if kind in ("space", "comment", "longcomment"):
-            continue
         text = match.group(0)
+        if kind in ("space", "comment", "longcomment"):
+            line += text.count("\n")
+            continue
         if kind == "name" and text in KEYWORDS:
             kind = "keyword"
         elif kind == "longstring":
             kind = "string"
-        tokens.append(Token(kind, text))  # type: ignore[arg-type]
+        tokens.append(Token(kind, text, line))  # type: ignore[arg-type]
+        line += text.count("\n")
     return tokens
 
 
