@@ -45,6 +45,7 @@ class EngineSettings:
     max_instructions: int = 10_000_000
     max_memory_mb: int = 512
     quarantine_after: int = 10
+    quarantine_retry: float = 10.0  # seconds before a quarantined event type is tried again (doubling, <= 600)
     run_dir: Path | None = None
     log_dir: Path | None = None
     dead_letter: str = "dead-letter.jsonl"
@@ -486,6 +487,7 @@ _ENGINE_CHECKS: dict[str, Callable[[str, str, Any], Any]] = {
     "max_instructions": lambda w, k, v: _integer(w, k, v, 0) if v == 0 else _integer(w, k, v, 1000),
     "max_memory_mb": lambda w, k, v: _integer(w, k, v, 16),
     "quarantine_after": lambda w, k, v: _integer(w, k, v, 0),
+    "quarantine_retry": lambda w, k, v: float(_number(w, k, v)),
     "run_dir": lambda w, k, v: Path(_string(w, {k: v}, k, required=True)),
     "log_dir": lambda w, k, v: Path(_string(w, {k: v}, k, required=True)),
     "dead_letter": lambda w, k, v: _string(w, {k: v}, k, required=True),

@@ -49,6 +49,9 @@ class Summary:
                 for k in NUMERIC:
                     merged[k] += row[k]
                 merged["quarantined"] = merged["quarantined"] or row["quarantined"]
+                types = set(filter(None, merged.get("quarantined_types", "").split(",")))
+                merged["quarantined_types"] = ",".join(sorted(types | set(filter(None, row.get(
+                    "quarantined_types", "").split(",")))))
             lines_in.update(part["lines_in"])
             for key, count in part["rejected"].items():
                 tag, _, reason = key.partition("\t")
@@ -99,7 +102,8 @@ class Summary:
                 row["tag"], row["kind"], f'{row["n_in"]:,}', f'{row["n_out"]:,}',
                 f'[red]{row["n_err"]:,}[/red]' if row["n_err"] else "0",
                 f'{row["n_redis"]:,}', f'{row["time"]:.2f} s',
-                "[red]quarantined[/red]" if row["quarantined"] else "",
+                (f'[red]quarantined for {row["quarantined_types"]}[/red]' if row.get("quarantined_types")
+                 else "[red]quarantined[/red]" if row["quarantined"] else ""),
             )
         console.print(table)
         for tag, count in self.lines_in.items():

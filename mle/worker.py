@@ -121,6 +121,7 @@ class Worker:
             budgeted=config.engine.max_instructions > 0,
             cjson_floats=config.root.layout == "dragonfly",
             home_net=config.engine.home_net,
+            quarantine_retry=config.engine.quarantine_retry,
         )
         self._render = self.engine.tracker.render
         self.input_scripts: dict[str, int] = {}

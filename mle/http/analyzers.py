@@ -74,6 +74,8 @@ def analyzer_rows(config: Config, counters: dict[str, Any], workers: int,
         quarantined = int(row.get("quarantined", 0))
         if not row:
             status = "starting"
+        elif row.get("quarantined_types"):
+            status = f"quarantined for {row['quarantined_types']} events (retried after a back-off)"
         elif quarantined:
             status = "quarantined" if quarantined >= max(workers, 1) else f"quarantined in {quarantined} workers"
         else:

@@ -67,6 +67,8 @@ class EngineCollector(Collector):
             yield _counter(name, doc, labels, [([r["kind"], r["tag"]], r.get(key, 0)) for r in scripts])
         yield _gauge("mle_script_quarantined", "Worker processes in which a script is quarantined.", labels,
                      [([r["kind"], r["tag"]], r.get("quarantined", 0)) for r in scripts])
+        yield _gauge("mle_script_quarantines", "Quarantines a script has entered (per event type), all workers.",
+                     labels, [([r["kind"], r["tag"]], r.get("quarantines", 0)) for r in scripts])
         yield _counter("mle_unknown_tag_events", "Events sent to a tag no analyzer or output has (dropped).",
                        ["target"], [([key], n) for key, n in sorted(counters.get("unknown", {}).items())])
         outputs = sink.get("outputs", [])

@@ -36,6 +36,9 @@ def merge_counters(parts: list[dict[str, Any]]) -> dict[str, Any]:
             for key, value in row.items():
                 if key == "quarantined":
                     merged[key] += bool(value)
+                elif key == "quarantined_types":
+                    types = set(filter(None, merged.get(key, "").split(","))) | set(filter(None, value.split(",")))
+                    merged[key] = ",".join(sorted(types))
                 elif isinstance(value, int | float) and not isinstance(value, bool) and key != "id":
                     merged[key] = merged.get(key, 0) + value
         for key, value in part.items():

@@ -333,6 +333,60 @@ local function quarantine_hog()
   end
 end
 
+-- Quarantine that heals: failures are counted per event type. After quarantine_after
+-- consecutive failures on events of one type, the script skips that type only (a script
+-- that fails on every flow event goes on scoring DNS) for S.retry seconds, then takes
+-- one event of it again: a success lifts the quarantine, a failure doubles the wait (at
+-- most MAX_RETRY). A reload (a new or changed file) starts the script afresh.
+local MAX_RETRY = 600
+local h_now = H.now
+local function type_getter(m) return m.event_type end
+local function event_type(m)
+  local t
+  local kind = rawtype(m)
+  if kind == "table" then
+    t = rawget(m, "event_type")
+  elseif kind == "userdata" then
+    local ok, v = pcall(type_getter, m)
+    t = ok and v or nil
+  end
+  return rawtype(t) == "string" and t or ""
+end
+
+local function type_label(t) return t == "" and "events without an event_type" or (t .. " events") end
+
+local function failed_on_type(S, m, text)
+  local t = event_type(m)
+  local fails = S.fails
+  if fails == nil then
+    fails = {}
+    S.fails = fails
+  end
+  local n = (fails[t] or 0) + 1
+  fails[t] = n
+  local q = S.qtypes[t]
+  if q then -- the retry failed
+    q.wait = math.min(q.wait * 2, MAX_RETRY)
+    q.retry_at = h_now() + q.wait
+    h_log(S.id, "error", str_format("still failing on %s (%s); next retry in %g s", type_label(t), text, q.wait))
+  elseif n >= S.quarantine_after then
+    S.qtypes[t] = { wait = S.retry, retry_at = h_now() + S.retry, since = n }
+    S.n_quarantines = S.n_quarantines + 1
+    h_log(S.id, "error", str_format("quarantined for %s after %d consecutive failures (last error: %s); "
+      .. "retry in %g s, or fix the script and reload", type_label(t), n, text, S.retry))
+  end
+end
+
+-- a success after failures on this event type: forget them, lift a quarantine
+local function healed(S, m)
+  local t = event_type(m)
+  S.fails[t] = nil
+  if S.qtypes[t] then
+    S.qtypes[t] = nil
+    h_log(S.id, "warning", str_format("quarantine for %s lifted: a retry succeeded", type_label(t)))
+  end
+end
+
 local function failed(S, m, fwd, hops, o, hook, err)
   local text = error_text(err)
   S.last_error = text
@@ -345,9 +399,21 @@ local function failed(S, m, fwd, hops, o, hook, err)
   h_log(S.id, "error", hook .. ": " .. text)
   annotate(m, S, hook, text)
   if not fwd then pass_on(S, m, hops, o) end
-  if S.quarantine_after > 0 and S.consecutive >= S.quarantine_after and not S.quarantined then
-    quarantine(S, text)
-  end
+  if S.quarantine_after > 0 and hook == "loop" and not S.quarantined then failed_on_type(S, m, text) end
+end
+
+local function succeeded(S, m)
+  S.consecutive = 0
+  local fails = S.fails
+  if fails ~= nil and next(fails) ~= nil then healed(S, m) end
+end
+
+-- is S quarantined for this event (its type waits for a retry)? Returns the skip text.
+local function skipped_type(S, m)
+  local t = event_type(m)
+  local q = S.qtypes[t]
+  if q == nil or h_now() >= q.retry_at then return nil end
+  return "skipped: script is quarantined" .. (t ~= "" and (" for " .. t .. " events") or "")
 end
 
 -- Redis pipelining -----------------------------------------------------------------
@@ -753,7 +819,7 @@ end
 
 local function finish(rec, S, ok, err)
   if ok then
-    S.consecutive = 0
+    succeeded(S, rec.m)
   else
     failed(S, rec.m, rec.fwd, rec.hops, rec.origin, rec.hook or "loop", err)
   end
@@ -822,7 +888,7 @@ local function run_plain(S, m, hops, o, fn, hook)
   local fwd = rec.fwd
   rec.S, rec.m, rec.hook, rec.origin = nil, nil, nil, nil
   if ok then
-    S.consecutive = 0
+    succeeded(S, m)
   else
     if was_exceeded then err = BUDGET_MSG end
     failed(S, m, fwd, hops, o, hook, err)
@@ -848,9 +914,11 @@ local function run_item(S, m, hops, o, adm, hook)
     end
     S.busy, adm = true, true
   end
-  if S.quarantined then
+  local skip = S.quarantined and "skipped: script is quarantined"
+  if not skip and not hook and next(S.qtypes) ~= nil then skip = skipped_type(S, m) end
+  if skip then
     if not hook then
-      annotate(m, S, "loop", "skipped: script is quarantined")
+      annotate(m, S, "loop", skip)
       pass_on(S, m, hops, o)
       route_on(S, m, hops, o)
     end
@@ -1076,6 +1144,8 @@ function K.add_script(S)
   scripts[S.id] = S
   S.n_in, S.n_out, S.n_err, S.n_redis, S.consecutive, S.time = 0, 0, 0, 0, 0, 0
   S.quarantined = false
+  S.qtypes, S.n_quarantines = {}, 0
+  S.retry = H.quarantine_retry or 10
   S.coro = S.coro or false
   if S.sequential then S.waitq = { head = 1, tail = 0, hops = {}, org = {}, hook = {} } end
   if S.kind == "analyzer" then
@@ -1101,15 +1171,19 @@ end
 function K.set_quarantined(id, flag)
   local S = scripts[id]
   S.quarantined = flag
-  if not flag then S.consecutive = 0 end
+  if not flag then S.consecutive, S.fails, S.qtypes = 0, nil, {} end
 end
 
 function K.stats()
   local out = {}
   for id, S in pairs(scripts) do
+    local types = {}
+    for t in pairs(S.qtypes) do types[#types + 1] = t == "" and "(no event_type)" or t end
+    table.sort(types)
     out[#out + 1] = {
       id = id, tag = S.tag, kind = S.kind, n_in = S.n_in, n_out = S.n_out, n_err = S.n_err,
-      n_redis = S.n_redis, time = S.time * SAMPLE_EVERY, quarantined = S.quarantined,
+      n_redis = S.n_redis, time = S.time * SAMPLE_EVERY, quarantined = S.quarantined or types[1] ~= nil,
+      quarantined_types = concat(types, ","), quarantines = S.n_quarantines + (S.quarantined and 1 or 0),
     }
   end
   local unknown = {}

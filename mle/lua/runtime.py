@@ -13,6 +13,7 @@ import importlib
 import logging
 import math
 import socket
+import time
 import urllib.request
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -86,6 +87,7 @@ class LuaEngine:
         budgeted: bool = True,
         cjson_floats: bool = False,
         home_net: tuple[str, ...] = (),
+        quarantine_retry: float = 10.0,
     ) -> None:
         self.root = root
         self.runtime_name = runtime
@@ -109,6 +111,7 @@ class LuaEngine:
         self.worker_id = worker_id
         self.budgeted = budgeted
         self.home_net = home_net
+        self.quarantine_retry = quarantine_retry
         self.scripts: dict[int, ScriptInfo] = {}
         self._records: dict[int, Any] = {}
         self._table_from = self.lua.table_from
@@ -127,6 +130,8 @@ class LuaEngine:
                 "redis_available": lambda: self._redis is not None,
                 "log": self._log_script,
                 "timer": self._arm_timer,
+                "now": time.monotonic,
+                "quarantine_retry": self.quarantine_retry,
                 "read_file": self._read_file,
                 "find_module": self._find_module,
                 "json_encode": self._json_encode,

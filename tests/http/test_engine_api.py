@@ -127,7 +127,12 @@ def test_metrics_count_what_went_through(make_root, tmp_path, serving):
 
     def counted() -> dict | None:
         m = metric_samples(api)
-        return m if m.get(("mle_output_documents_total", (("output", "out"),))) == 100 else None
+        # every process reports on its own clock: wait until each count this test reads is in
+        complete = (m.get(("mle_output_documents_total", (("output", "out"),))) == 100
+                    and m.get(("mle_input_rejected_total", (("input", "eve"), ("reason", "not_json")))) == 1
+                    and m.get(("mle_dead_letters_total", ())) == 1
+                    and m.get(("mle_script_events_in_total", (("kind", "analyzer"), ("script", "learner")))) == 100)
+        return m if complete else None
 
     m = wait_for(counted, what="the counters of every event", timeout=10)
     analyzer = (("kind", "analyzer"), ("script", "learner"))
