@@ -114,7 +114,7 @@ def test_reload_over_http_is_sighup(make_root, tmp_path, serving):
     assert "learner.lua" in engine_log(root)  # the log names the script
     send(eve, {"flow_id": 3})
     wait_for(lambda: len(lines_of(out)) == 3, what="the old scripts still running")
-    assert api.get("/health")[0] == 200
+    wait_for(lambda: api.get("/health")[0] == 200, what="every process healthy (reports arrive each second)")
 
 
 def test_metrics_count_what_went_through(make_root, tmp_path, serving):
