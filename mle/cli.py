@@ -27,6 +27,7 @@ from mle.errors import MLEError
 from mle.http.address import parse_listen
 from mle.http.host import ApiHost
 from mle.pipeline import Flags, Pipeline, install_signal_handlers, replay, run
+from mle.reload import ScriptWatcher
 from mle.root import Root
 from mle.runtime.api_bridge import PipelineApi, SupervisorApi
 from mle.runtime.supervisor import Supervisor, default_workers
@@ -133,10 +134,13 @@ def _workers(config: Config, requested: int | None) -> int:
 @main.command("run")
 @click.option("--http", "listen", metavar="HOST:PORT|off",
               help=f"{HTTP_HELP} (default: mle.http in config.lua, else {EngineSettings.http}).")
+@click.option("--watch/--no-watch", default=True, show_default=True,
+              help="Reload scripts within seconds when a file in inputs/, analyzers/ or outputs/ changes "
+                   "(a new analyzer that declares its event types starts running, a deleted one stops).")
 @_common
 @_fail_cleanly
 def run_command(root: str, config_file: str | None, verbose: int, keep_going: bool, workers: int | None,
-                log_format: str, quiet_scripts: bool, listen: str | None, **overrides: Any) -> None:
+                log_format: str, quiet_scripts: bool, listen: str | None, watch: bool, **overrides: Any) -> None:
     """Run the pipeline described by config.lua until SIGTERM or Ctrl-C (then drain)."""
     _configure_logging(verbose, logging.INFO, log_format, quiet_scripts)
     config = _load(root, config_file, **overrides)
@@ -149,6 +153,7 @@ def run_command(root: str, config_file: str | None, verbose: int, keep_going: bo
         with Pipeline(config, keep_going=keep_going) as pipeline:
             sources = pipeline.build_sources()
             install_signal_handlers(pipeline.flags, "run")
+            pipeline.watcher = ScriptWatcher(config) if watch else None
             started = time.monotonic()
             _serve(api, pipeline)
             run(pipeline, sources)
@@ -159,6 +164,7 @@ def run_command(root: str, config_file: str | None, verbose: int, keep_going: bo
     supervisor = Supervisor(config, workers=count, flags=flags, keep_going=keep_going,
                             log_level=logging.getLogger().level, log_format=log_format, quiet_scripts=quiet_scripts)
     supervisor.api = SupervisorApi(api, supervisor) if api is not None else None
+    supervisor.watcher = ScriptWatcher(config) if watch else None
     summary = supervisor.run()
     summary.render(stderr, "the configured inputs")
 

@@ -139,6 +139,9 @@ class Config:
     analyzers: tuple[ScriptSpec, ...]
     outputs: tuple[OutputSpec, ...]
     engine: EngineSettings
+    # the script texts a reload checked: workers started for it load these, not files that
+    # may have changed again since (None: read the files)
+    script_sources: Mapping[Path, str] | None = None
 
     @property
     def lua_runtime(self) -> str:

@@ -31,7 +31,7 @@ from mle.delivery import STATS_OUTPUT, Delivery
 from mle.redis.functions import load_functions
 from mle.redis.pipe import RedisAddress, RedisPipe
 from mle.redis.server import PrivateRedis
-from mle.reload import ConfigFile, load_new_scripts
+from mle.reload import Reloader, ScriptWatcher
 from mle.runtime.latency import LatencyHistogram
 from mle.runtime.processes import enable_stack_dumps, relax_cyclic_gc
 from mle.sources.base import Batch, Source
@@ -80,7 +80,8 @@ class Pipeline:
         self.redis: RedisPipe | None = None
         self.worker: Worker | None = None
         self.retired: list[dict] = []  # counters of workers replaced by a reload
-        self.config_file = ConfigFile(config.root.config_file)
+        self.reloader = Reloader(config)
+        self.watcher: ScriptWatcher | None = None  # mle run: reload when a script file changes
         self.keep_going = keep_going
         self.delivery = Delivery(config, self.context, self.dead_letters, out)
         self.latency = LatencyHistogram()  # read -> written, for the HTTP API
@@ -149,6 +150,8 @@ class Pipeline:
             self.flags.reopen = False
             log.info("SIGHUP: reopening outputs, reloading scripts")
             self.sighup()
+        if self.watcher is not None and self.watcher.changed():
+            self.reload_scripts()
         if self.flags.rotate:
             self.flags.rotate = False
             log.info("SIGUSR1: rotating file outputs")
@@ -169,9 +172,15 @@ class Pipeline:
         """Replace the worker by one running the scripts now on disk (see :mod:`mle.reload`);
         if one of them fails to load, keep the running ones (and return False)."""
         assert self.worker is not None
-        new = load_new_scripts(self.config, self.config_file, self.redis, self.dead_letters)
-        if new is None:
+        loaded = self.reloader.load(self.config, self.redis, self.dead_letters)
+        if self.api is not None:
+            self.api.host.state.reloaded(loaded is not None, self.reloader.last_error)
+        if loaded is None:
             return False
+        config, new = loaded
+        self.config = config
+        if self.api is not None:
+            self.api.host.config = config
         self.write(self.worker.fire_timers(math.inf))
         self.retired.append(self.worker.counters())
         self.worker = new

@@ -122,6 +122,7 @@ class Worker:
             cjson_floats=config.root.layout == "dragonfly",
             home_net=config.engine.home_net,
             quarantine_retry=config.engine.quarantine_retry,
+            sources=config.script_sources,
         )
         self._render = self.engine.tracker.render
         self.input_scripts: dict[str, int] = {}

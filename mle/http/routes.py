@@ -127,8 +127,9 @@ def reload(host: ApiHost, request: Request) -> Response:
     except CommandFailed as exc:
         return error_response(503, str(exc))
     if not loaded:
-        return json_response(422, {"reloaded": False, "error": "the scripts on disk did not load; the running ones "
-                                   "go on (the log names the script and the problem)"})
+        why = (host.state.snapshot().get("reload") or {}).get("error") or "see the log"
+        return json_response(422, {"reloaded": False,
+                                   "error": f"the scripts on disk did not load; the running ones go on: {why}"})
     return json_response(200, {"reloaded": True})
 
 

@@ -117,9 +117,9 @@ class LiveState:
             lines = sum(report.get("lines", {}).values())
             self._sample(lines)
 
-    def reloaded(self, loaded: bool) -> None:
+    def reloaded(self, loaded: bool, error: str = "") -> None:
         with self._lock:
-            self._reload = {"time": time.time(), "loaded": loaded}
+            self._reload = {"time": time.time(), "loaded": loaded, "error": error}
 
     def _sample(self, lines: int) -> None:
         now = time.monotonic()

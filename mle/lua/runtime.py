@@ -88,6 +88,7 @@ class LuaEngine:
         cjson_floats: bool = False,
         home_net: tuple[str, ...] = (),
         quarantine_retry: float = 10.0,
+        sources: Mapping[Path, str] | None = None,
     ) -> None:
         self.root = root
         self.runtime_name = runtime
@@ -111,6 +112,8 @@ class LuaEngine:
         self.worker_id = worker_id
         self.budgeted = budgeted
         self.home_net = home_net
+        self.sources: Mapping[Path, str] = sources or {}  # script texts to use instead of the files
+        self.loaded_sources: dict[Path, str] = {}  # what each script file held when it loaded
         self.quarantine_retry = quarantine_retry
         self.scripts: dict[int, ScriptInfo] = {}
         self._records: dict[int, Any] = {}
@@ -187,10 +190,13 @@ class LuaEngine:
         if path is None:
             source, chunkname = PASS_THROUGH_SOURCE, f"={kind} {tag} (built-in pass-through)"
         else:
-            try:
-                source = path.read_text(encoding="utf-8")
-            except (OSError, UnicodeDecodeError) as exc:
-                raise ScriptLoadError(f"{label}: cannot read {path}: {exc}") from None
+            source = self.sources.get(path)
+            if source is None:
+                try:
+                    source = path.read_text(encoding="utf-8")
+                except (OSError, UnicodeDecodeError) as exc:
+                    raise ScriptLoadError(f"{label}: cannot read {path}: {exc}") from None
+            self.loaded_sources[path] = source
             chunkname = "@" + self._display(path)
         record = self.lua.table_from(
             {

@@ -95,8 +95,8 @@ class SupervisorApi:
             if command is not None and not command.future.done():
                 command.future.set_result(message[2])
 
-    def reloaded(self, loaded: bool) -> None:
-        self.host.state.reloaded(loaded)
+    def reloaded(self, loaded: bool, error: str = "") -> None:
+        self.host.state.reloaded(loaded, error)
         for command in self._reloads:
             if not command.future.done():
                 command.future.set_result(loaded)
@@ -146,9 +146,7 @@ class PipelineApi:
                     pipeline.write(result)
                     command.future.set_result(taken)
                 elif command.kind == RELOAD:
-                    loaded = pipeline.sighup()
-                    state.reloaded(loaded)
-                    command.future.set_result(loaded)
+                    command.future.set_result(pipeline.sighup())  # the pipeline tells the state
             except Exception as exc:  # the API reports it; the engine goes on
                 log.exception("HTTP API command %s failed", command.kind)
                 command.future.set_exception(CommandFailed(str(exc)))

@@ -38,7 +38,7 @@ from mle.deadletter import DeadLetterWriter
 from mle.delivery import STATS_FILE
 from mle.errors import MLEError
 from mle.pipeline import Flags, connect_redis, start_redis, stats_line
-from mle.reload import ConfigFile, load_new_scripts
+from mle.reload import Reloader, ScriptWatcher
 from mle.runtime import wire
 from mle.runtime.api_bridge import SupervisorApi
 from mle.runtime.heartbeat import Heartbeat
@@ -95,7 +95,8 @@ class Supervisor:
         self.restart_count = 0
         self.retired_counters: list[dict] = []  # workers replaced by a reload
         self.to_retire: deque[int] = deque()  # workers still running the scripts of before a reload
-        self.config_file = ConfigFile(config.root.config_file)
+        self.reloader = Reloader(config)
+        self.watcher: ScriptWatcher | None = None  # mle run: reload when a script file changes
         self.started = 0.0
         self.on_progress = on_progress  # (bytes read, total bytes or None) while replaying
         self.api: SupervisorApi | None = None  # the HTTP API's end here, when it is served
@@ -238,6 +239,8 @@ class Supervisor:
             if self.flags.rotate:
                 self.flags.rotate = False
                 self._send("sink", "rotate")
+            if self.watcher is not None and not stop_sent and not self.to_retire and self.watcher.changed():
+                self._reload()
             self._check_workers()
             for name in ("source", "sink"):
                 child = self.children[name]
@@ -325,14 +328,19 @@ class Supervisor:
         pipe = connect_redis(self.config, self.spec.redis, self.flags.stop, load_modules=False)
         dead_letters = DeadLetterWriter(self.config.dead_letter_path)
         try:
-            loaded = load_new_scripts(self.config, self.config_file, pipe, dead_letters) is not None
+            loaded = self.reloader.load(self.config, pipe, dead_letters)
         finally:
             pipe.close()
             dead_letters.close()
-        if not loaded:
+        if loaded is None:
             if self.api is not None:
-                self.api.reloaded(False)
+                self.api.reloaded(False, self.reloader.last_error)
             return
+        config = loaded[0]
+        self.config = config
+        self.spec = replace(self.spec, config=config)  # replacement workers load the new analyzers
+        if self.api is not None:
+            self.api.host.config = config
         self.quarantined.clear()  # the new scripts start clean
         self.to_retire = deque(range(self.workers))
         self._retire_next()

@@ -111,6 +111,7 @@ def test_reload_over_http_is_sighup(make_root, tmp_path, serving):
     script.write_text("function loop(msg) this is not Lua end")
     status, answer = api.post("/reload")
     assert (status, answer["reloaded"]) == (422, False)
+    assert "learner.lua:1:" in answer["error"]  # the answer names the script, line and problem
     assert "learner.lua" in engine_log(root)  # the log names the script
     send(eve, {"flow_id": 3})
     wait_for(lambda: len(lines_of(out)) == 3, what="the old scripts still running")

@@ -34,7 +34,7 @@ def start_with_v1(make_root, tmp_path: Path, engine, workers: int, events: int):
     eve = tmp_path / "eve.json"
     append_events(eve, range(events))
     root = make_root(config(eve), inputs={"f.lua": FORWARD}, analyzers={"a.lua": VERSIONED.format(version="v1")})
-    process = engine(root, "--workers", str(workers))
+    process = engine(root, "--workers", str(workers), "--no-watch")
     out = root / "var/log/out.json"
     wait_for(lambda: len(lines_of(out)) == events, what=f"the first {events} events")
     return process, root, eve, out
@@ -137,7 +137,7 @@ def test_pending_timers_of_the_old_scripts_fire_when_they_are_replaced(make_root
     eve = tmp_path / "eve.json"
     append_events(eve, range(200))
     root = make_root(config(eve), inputs={"f.lua": FORWARD}, analyzers={"a.lua": FORWARD_AND_ARM})
-    process = engine(root, "--workers", str(workers))
+    process = engine(root, "--workers", str(workers), "--no-watch")
     out = root / "var/log/out.json"
     wait_for(lambda: len(lines_of(out)) == 200, what="every event (each worker armed a timer)")
     process.send_signal(signal.SIGHUP)
