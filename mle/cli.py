@@ -1,7 +1,8 @@
 """The ``mle`` command: run, replay, check.
 
-Exit status: 0 success, 1 unexpected failure (I/O), 2 invalid configuration,
-3 a script failed to load or set up, 4 Redis unavailable.
+Exit status: 0 success; 1 an input stopped before its end, an output did not
+deliver everything it accepted, or another I/O or engine failure; 2 invalid
+configuration; 3 a script failed to load or set up; 4 Redis unavailable.
 """
 
 from __future__ import annotations
@@ -21,13 +22,13 @@ from rich.json import JSON
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
 
 from mle.config import Config, load_config
-from mle.connectors import Context, Endpoint
+from mle.connectors import Endpoint
 from mle.errors import MLEError
 from mle.pipeline import Flags, Pipeline, install_signal_handlers, replay, run
 from mle.root import Root
 from mle.runtime.supervisor import Supervisor, default_workers
 from mle.sources.base import Source
-from mle.sources.file import FileSource
+from mle.sources.file import replay_sources
 from mle.summary import summarize_pipeline
 
 log = logging.getLogger("mle")
@@ -121,13 +122,15 @@ def run_command(root: str, config_file: str | None, verbose: int, keep_going: bo
             install_signal_handlers(pipeline.flags, "run")
             started = time.monotonic()
             run(pipeline, sources)
-            summarize_pipeline(pipeline, time.monotonic() - started).render(stderr, _where(sources))
-        return
-    flags = Flags()
-    install_signal_handlers(flags, "run")
-    summary = Supervisor(config, workers=count, flags=flags, keep_going=keep_going,
-                         log_level=logging.getLogger().level).run()
-    summary.render(stderr, "the configured inputs")
+        summary = summarize_pipeline(pipeline, time.monotonic() - started, sources)
+        summary.render(stderr, _where(sources))
+    else:
+        flags = Flags()
+        install_signal_handlers(flags, "run")
+        summary = Supervisor(config, workers=count, flags=flags, keep_going=keep_going,
+                             log_level=logging.getLogger().level).run()
+        summary.render(stderr, "the configured inputs")
+    sys.exit(summary.exit_status())
 
 
 def _where(sources: list[Source]) -> str:
@@ -141,11 +144,6 @@ def _replay_files(config: Config, files: tuple[str, ...], tag: str) -> tuple[str
     if spec.uri.partition("://")[0] not in ("file", "zfile"):
         raise click.UsageError(f'input "{tag}" is not a file:// input: name the files to replay')
     return (str(Endpoint.parse(spec.uri, spec.tag).path(config.root.path)[0]),)
-
-
-def _file_sources(config: Config, files: tuple[str, ...], tag: str, context: Context) -> list[Source]:
-    options = {k: v for k, v in config.input_by_tag(tag).options.items() if k == "max_line_bytes"}
-    return [FileSource(tag, Endpoint("file", f, f"replay {f}"), options, context) for f in files]
 
 
 def _annotated_events(paths: list[Path], n: int) -> list[bytes]:
@@ -205,7 +203,7 @@ def replay_command(
     count = _workers(config, workers)
     if count == 0:
         with Pipeline(config, out=out, keep_going=keep_going, replay=True) as pipeline:
-            sources = _file_sources(config, paths, tag, pipeline.context)
+            sources = replay_sources(tag, paths, config.input_by_tag(tag).options, pipeline.context)
             install_signal_handlers(pipeline.flags, "replay")
             use_bar = progress if progress is not None else stderr.is_terminal
             if use_bar:
@@ -220,7 +218,7 @@ def replay_command(
                     replay(pipeline, sources, on_progress)
             else:
                 replay(pipeline, sources)
-            summary = summarize_pipeline(pipeline, time.monotonic() - started)
+        summary = summarize_pipeline(pipeline, time.monotonic() - started, sources)
     else:
         flags = Flags()
         install_signal_handlers(flags, "replay")
@@ -237,8 +235,7 @@ def replay_command(
     for line in _annotated_events(_output_files(config, out), show) if show else []:
         Console(highlight=True).print(JSON.from_data(orjson.loads(line)))
     summary.render(stderr, ", ".join(paths))
-    if summary.load_errors:
-        sys.exit(3)
+    sys.exit(summary.exit_status())
 
 
 @main.command("check")
@@ -246,11 +243,12 @@ def replay_command(
 @_fail_cleanly
 def check_command(root: str, config_file: str | None, verbose: int, keep_going: bool, workers: int | None,
                   **overrides: Any) -> None:
-    """Validate config.lua, compile and set up every script, then exit."""
+    """Validate config.lua, check the inputs' files, compile and set up every script, then exit."""
     _configure_logging(verbose, logging.WARNING)
     config = _load(root, config_file, **overrides)
     with Pipeline(config, replay=True) as pipeline:
-        pipeline.build_sources()
+        for source in pipeline.build_sources():
+            source.preflight()
         assert pipeline.worker is not None
         scripts = pipeline.worker.script_stats()
     stderr.print(f"[green]ok[/green]: {config.root.config_file}")

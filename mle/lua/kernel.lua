@@ -187,15 +187,20 @@ end
 
 local emit -- output delivery (with output scripts), defined with the dragonfly API below
 
+-- returns true when the event went somewhere (counted in the script's n_out)
 local function pass_on(S, m, hops)
-  if m == nil then return end
+  if m == nil then return false end
   local nxt = S.next_analyzer
   if nxt then
+    S.n_out = S.n_out + 1
     push(nxt, m, hops + 1)
+    return true
   elseif S.next_output then
     S.n_out = S.n_out + 1
     pcall(emit, S.next_output, m)
+    return true
   end
+  return false
 end
 
 -- A quarantined script never runs again: drop its environment so whatever it
@@ -272,7 +277,9 @@ local function quarantine_hog()
   end
 end
 
-local function failed(S, m, fwd, hops, hook, err)
+-- sent: the call sent something on before it failed (else, with nowhere to pass the
+-- event, it counts as dropped)
+local function failed(S, m, fwd, hops, hook, err, sent)
   local text = error_text(err)
   S.last_error = text
   S.n_err = S.n_err + 1
@@ -283,7 +290,8 @@ local function failed(S, m, fwd, hops, hook, err)
   end
   h_log(S.id, "error", hook .. ": " .. text)
   annotate(m, S, hook, text)
-  if not fwd then pass_on(S, m, hops) end
+  if not fwd and pass_on(S, m, hops) then sent = true end
+  if not sent then S.n_drop = S.n_drop + 1 end
   if S.quarantine_after > 0 and S.consecutive >= S.quarantine_after and not S.quarantined then
     quarantine(S, text)
   end
@@ -635,8 +643,9 @@ end
 local function finish(rec, S, ok, err)
   if ok then
     S.consecutive = 0
+    if not rec.sent then S.n_drop = S.n_drop + 1 end
   else
-    failed(S, rec.m, rec.fwd, rec.hops, rec.hook or "loop", err)
+    failed(S, rec.m, rec.fwd, rec.hops, rec.hook or "loop", err, rec.sent)
   end
   next_in_sequence(S)
 end
@@ -675,7 +684,7 @@ end
 
 local function run_plain(S, m, hops, fn, hook)
   local rec = plain_rec
-  rec.S, rec.m, rec.fwd, rec.hops, rec.hook = S, m, false, hops, hook
+  rec.S, rec.m, rec.fwd, rec.hops, rec.hook, rec.sent = S, m, false, hops, hook, false
   cur = rec
   ticks, tick_limit, exceeded = 0, S.budget, false
   local t0 = (S.n_in % SAMPLE_EVERY == 0) and clock()
@@ -690,9 +699,10 @@ local function run_plain(S, m, hops, fn, hook)
   rec.S, rec.m, rec.hook = nil, nil, nil
   if ok then
     S.consecutive = 0
+    if not rec.sent then S.n_drop = S.n_drop + 1 end
   else
     if was_exceeded then err = BUDGET_MSG end
-    failed(S, m, rec.fwd, hops, hook, err)
+    failed(S, m, rec.fwd, hops, hook, err, rec.sent)
   end
 end
 
@@ -704,8 +714,9 @@ function K.set_trace(fn) trace = fn end
 local function run_item(S, m, hops)
   if trace then trace(S.id) end
   if S.quarantined then
+    S.n_in = S.n_in + 1
     annotate(m, S, "loop", "skipped: script is quarantined")
-    pass_on(S, m, hops)
+    if not pass_on(S, m, hops) then S.n_drop = S.n_drop + 1 end
     return
   end
   if S.waitq then
@@ -724,7 +735,7 @@ local function run_item(S, m, hops)
     return
   end
   local rec = get_worker()
-  rec.S, rec.m, rec.fwd, rec.hops, rec.ticks, rec.hook = S, m, false, hops, 0, "loop"
+  rec.S, rec.m, rec.fwd, rec.hops, rec.ticks, rec.hook, rec.sent = S, m, false, hops, 0, "loop", false
   rec.timed = (S.n_in % SAMPLE_EVERY == 0)
   resume(rec, S, m)
 end
@@ -806,7 +817,7 @@ end
 
 function K.add_script(S)
   scripts[S.id] = S
-  S.n_in, S.n_out, S.n_err, S.n_redis, S.consecutive, S.time = 0, 0, 0, 0, 0, 0
+  S.n_in, S.n_out, S.n_drop, S.n_err, S.n_redis, S.consecutive, S.time = 0, 0, 0, 0, 0, 0, 0
   S.quarantined = false
   S.coro = S.coro or false
   if S.sequential then S.waitq = { head = 1, tail = 0, hops = {} } end
@@ -839,7 +850,7 @@ function K.stats()
   local out = {}
   for id, S in pairs(scripts) do
     out[#out + 1] = {
-      id = id, tag = S.tag, kind = S.kind, n_in = S.n_in, n_out = S.n_out, n_err = S.n_err,
+      id = id, tag = S.tag, kind = S.kind, n_in = S.n_in, n_out = S.n_out, n_drop = S.n_drop, n_err = S.n_err,
       n_redis = S.n_redis, time = S.time * SAMPLE_EVERY, quarantined = S.quarantined,
     }
   end
@@ -885,6 +896,7 @@ function K.analyze_event(...)
   work = work + 1
   if work > MAX_WORK then error(str_format("more than %d events queued in one batch", MAX_WORK), 2) end
   if rawequal(t, rec.m) then rec.fwd = true end
+  rec.sent = true
   local S = rec.S
   if S then S.n_out = S.n_out + 1 end
   push(target, t, hops)
@@ -909,7 +921,7 @@ local function format_for_output(O, t)
   out_rec.S, out_rec.m = nil, nil
   if ok then
     O.consecutive = 0
-    if doc ~= nil then O.n_out = O.n_out + 1 end
+    if doc ~= nil then O.n_out = O.n_out + 1 else O.n_drop = O.n_drop + 1 end
     return true, doc
   end
   local text = was_exceeded and BUDGET_MSG or error_text(doc)
@@ -943,6 +955,7 @@ function K.output_event(...)
   local index = lookup(outputs_by_tag, tag)
   if not index then return note_unknown("o", tag) end
   if rawequal(t, rec.m) then rec.fwd = true end
+  rec.sent = true
   local S = rec.S
   if S then S.n_out = S.n_out + 1 end
   emit(index, t)
