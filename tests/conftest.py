@@ -179,3 +179,16 @@ def children(pid: int) -> list[int]:
 def descendants(pid: int) -> list[int]:
     """Every process below ``pid``."""
     return [p for child in children(pid) for p in (child, *descendants(child))]
+
+
+def summary_rows(stderr: bytes | str) -> dict[str, dict[str, int]]:
+    """The per-script table of an ``mle`` summary: tag -> {"kind", "in", "out", "dropped", "errors", "redis"}."""
+    text = stderr.decode() if isinstance(stderr, bytes) else stderr
+    rows: dict[str, dict] = {}
+    for line in text.splitlines():
+        cells = [cell.strip() for cell in line.split("│")]
+        if len(cells) >= 7 and cells[1] in ("input", "analyzer", "output"):
+            numbers = [int(cell.replace(",", "")) for cell in cells[2:7]]
+            rows[cells[0]] = {"kind": cells[1], **dict(zip(("in", "out", "dropped", "errors", "redis"), numbers,
+                                                               strict=True))}
+    return rows

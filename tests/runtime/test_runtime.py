@@ -16,7 +16,7 @@ from pathlib import Path
 import orjson
 import pytest
 
-from tests.conftest import run_mle
+from tests.conftest import run_mle, summary_rows
 from tests.runtime.helpers import FORWARD, TIMER, append_events, children_of, config, lines_of, title_of
 from tests.waiting import wait_for
 
@@ -116,6 +116,9 @@ def test_a_killed_worker_is_replaced_and_nothing_is_lost(make_root, tmp_path, en
     assert "1 worker restarts" in stderr.decode()
     seen = [e["i"] for e in lines_of(out)]
     assert sorted(seen) == list(range(total))  # every event, exactly once
+    # and counted once: the killed worker's events are in the scripts' counts
+    rows = summary_rows(stderr)
+    assert (rows["eve"]["in"], rows["eve"]["out"], rows["a"]["in"], rows["a"]["out"]) == (total,) * 4, stderr.decode()
 
 
 STUCK = """

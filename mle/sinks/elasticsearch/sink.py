@@ -25,10 +25,12 @@ How documents travel:
    the next start) or, if the spill is off or full, to the dead-letter file.
 
 Guarantees: with ``action = "create"`` and ``doc_id = "hash"`` (the defaults)
-each document is stored exactly once, however often it is re-sent (a retry of a
-request the cluster had applied, a spill replayed after a crash): the re-sent
-copy is answered 409 and counted as a duplicate. Two byte-identical documents
-are therefore stored once. With ``doc_id = "none"`` (or ``action = "index"``
+each event is stored exactly once, however often it is re-sent (a retry of a
+request the cluster had applied, a spill replayed after a crash) or re-processed
+(a replay of the same file): the document id is the hash of the event's identity
+(:func:`.encode.document_id`: its canonical JSON without MLE's annotations), so
+a second copy is answered 409 and counted as a duplicate. Two documents of the
+same record are therefore stored once. With ``doc_id = "none"`` (or ``action = "index"``
 without ids) delivery is at least once. Documents are lost only with the
 machine: those in memory (at most ``2 × max_in_flight`` requests plus the open
 one) when the process is killed; everything spilled survives a restart.
@@ -81,7 +83,7 @@ class ElasticsearchSink(Sink):
         c = self.config
         self.counts: Counter[str] = Counter()
         self._counts_lock = threading.Lock()
-        self._encoder = ActionEncoder(c.action, c.index, c.doc_id == "hash")
+        self._encoder = ActionEncoder(c.action, c.index, c.doc_id == "hash", c.id_ignore)
         self._policy = RetryPolicy(c.retry_initial, c.retry_max, c.max_retries)
         self._open_items: list[Item] = []
         self._open_bytes = 0
