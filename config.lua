@@ -1,4 +1,4 @@
--- MLE's shipped pipeline: the bundled sample EVE data through one analyzer.
+-- MLE's shipped pipeline: the bundled sample EVE data through the shipped analyzers.
 --
 --   mle replay            replays data/eve/sample.eve.json.gz and prints a summary
 --   mle run               same input, kept open (file:// follows appended lines)
@@ -8,14 +8,12 @@
 --   redis_port = 6379
 
 inputs = {
-  { tag = "eve", uri = "file://data/eve/sample.eve.json.gz",
-    script = "suricata-filter.lua", default_analyzer = "event-counter" },
+  { tag = "eve", uri = "file://data/eve/sample.eve.json.gz", script = "suricata-filter.lua" },
 }
 
-analyzers = {
-  { tag = "event-counter", script = "event-counter.lua",
-    default_analyzer = "", default_output = "eve-mle" },
-}
+-- No analyzers table: every analyzer in analyzers/ that declares the event types it
+-- wants (analyzer = { event_types = ... } at its top) runs, in its declared order.
+-- An entry here overrides one (same tag as the file name) or adds an explicit chain.
 
 outputs = {
   -- relative file paths land in the log directory (var/log/ under the root)

@@ -10,6 +10,8 @@
 --           "findings": [{"analyzer": "event-counter", "score": 0.5,
 --                         "reason": "2nd dns event seen on this sensor"}], "priority": 0.5}
 
+analyzer = { event_types = "*" }  -- every event, whatever its type
+
 local KEY = "mle:event-counter:types"
 local REPORT_FIRST = 3  -- findings for the first N events of each type
 local redis
@@ -38,5 +40,4 @@ function loop(msg)
   else
     mle.score(msg, 1 / n)
   end
-  dragonfly.output_event(default_output, msg)
 end

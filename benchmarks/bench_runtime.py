@@ -20,6 +20,16 @@ Scenarios:
   hello-world   Dragonfly's hello-world chain, written anew: input script -> an analyzer
                 doing one Redis INCR per event (command_line "INCR count:<type>",
                 event_count annotation) -> write-to-log analyzer (output timestamp) -> output
+  dragonfly-pass-through, dragonfly-hello-world
+                the same chains in a Dragonfly root (config/config.lua, filter/, analyzer/):
+                analyzer order (each analyzer takes every event one at a time, as Dragonfly's
+                threads did), one worker unless --workers says otherwise; hello-world's
+                events run ahead (one command per event, proven from its source)
+
+Every scenario runs with serial Redis semantics (README, "Redis from Lua"). The C
+engine (Dragonfly MLE) cannot be built on this machine; its figures for the same
+chains and workload on this machine class (PERFORMANCE.md, measured 2026-12) are
+printed beside MLE's: hello-world 16,500 events/s, pass-through 40,000-43,000.
 """
 
 from __future__ import annotations
@@ -63,23 +73,31 @@ end
 """
 
 
+C_ENGINE = {"pass-through": "40,000-43,000", "hello-world": "16,500"}  # PERFORMANCE.md, same workload
+
+
 def make_root(base: Path, scenario: str, input_uri: str, output_uri: str) -> Path:
+    """An MLE root, or a Dragonfly root for the dragonfly-* scenarios."""
     root = base / scenario
     shutil.rmtree(root, ignore_errors=True)
-    (root / "inputs").mkdir(parents=True)
-    (root / "analyzers").mkdir()
-    (root / "inputs/filter.lua").write_text(FILTER)
-    if scenario == "pass-through":
-        (root / "analyzers/forward.lua").write_text(FORWARD)
-        analyzers = '{ tag = "forward", script = "forward.lua", default_output = "out" }'
+    dragonfly = scenario.startswith("dragonfly-")
+    inputs, analyzers_dir = (root / "filter", root / "analyzer") if dragonfly else (root / "inputs", root / "analyzers")
+    inputs.mkdir(parents=True)
+    analyzers_dir.mkdir()
+    (inputs / "filter.lua").write_text(FILTER)
+    if scenario.endswith("pass-through"):
+        (analyzers_dir / "forward.lua").write_text(FORWARD)
+        analyzers = '{ tag = "forward", script = "forward.lua", default_analyzer = "", default_output = "out" }'
         first = "forward"
     else:
-        (root / "analyzers/hello-world.lua").write_text(HELLO)
-        (root / "analyzers/write-to-log.lua").write_text(WRITE_TO_LOG)
-        analyzers = ('{ tag = "hello", script = "hello-world.lua", default_analyzer = "sink" },\n'
-                     '  { tag = "sink", script = "write-to-log.lua", default_output = "out" }')
+        (analyzers_dir / "hello-world.lua").write_text(HELLO)
+        (analyzers_dir / "write-to-log.lua").write_text(WRITE_TO_LOG)
+        analyzers = ('{ tag = "hello", script = "hello-world.lua", default_analyzer = "sink", default_output = "" },\n'
+                     '  { tag = "sink", script = "write-to-log.lua", default_analyzer = "", default_output = "out" }')
         first = "hello"
-    (root / "config.lua").write_text(
+    config = root / "config/config.lua" if dragonfly else root / "config.lua"
+    config.parent.mkdir(exist_ok=True)
+    config.write_text(
         f'inputs = {{ {{ tag = "eve", uri = "{input_uri}", script = "filter.lua", default_analyzer = "{first}" }} }}\n'
         f"analyzers = {{\n  {analyzers}\n}}\n"
         f'outputs = {{ {{ tag = "out", uri = "{output_uri}" }} }}\n'
@@ -233,18 +251,22 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--events", type=int, default=1_000_000)
     parser.add_argument("--workers", type=int, nargs="+", default=[1, 2])
-    parser.add_argument("--scenario", default="all", choices=["all", "pass-through", "hello-world"])
+    parser.add_argument("--scenario", default="all", nargs="+",
+                        choices=["all", "pass-through", "hello-world", "dragonfly-pass-through",
+                                 "dragonfly-hello-world"])
     parser.add_argument("--latency-seconds", type=float, default=20.0)
     parser.add_argument("--no-latency", action="store_true")
     args = parser.parse_args()
     eve = workload(args.events)
-    scenarios = ["pass-through", "hello-world"] if args.scenario == "all" else [args.scenario]
+    scenarios = (["pass-through", "hello-world", "dragonfly-pass-through", "dragonfly-hello-world"]
+                 if "all" in args.scenario else args.scenario)
     print(f"{os.cpu_count()} cores; {args.events:,} events from gen_eve.py\n")
     rows = []
     with tempfile.TemporaryDirectory(prefix="mle-bench-") as tmp:
         base = Path(tmp)
         for scenario in scenarios:
-            for workers in args.workers:
+            # a Dragonfly root keeps Dragonfly's order with its default single worker
+            for workers in ([1] if scenario.startswith("dragonfly-") else args.workers):
                 root = make_root(base, scenario, f"file://{eve}", f"file://{base}/{scenario}-out.json<")
                 rate, peaks, quarters = throughput(root, workers, args.events)
                 lat = [] if args.no_latency else latency(base, scenario, workers, eve, rate / 2,
@@ -256,7 +278,9 @@ def main() -> None:
                                     f"({len(lat):,} events)")
                 else:
                     latency_text = "latency not measured" if args.no_latency else f"latency: only {len(lat)} events"
-                print(f"{scenario:<13} workers={workers}  {rate:>9,.0f} events/s   {latency_text}", flush=True)
+                chain = scenario.removeprefix("dragonfly-")
+                print(f"{scenario:<22} workers={workers}  {rate:>9,.0f} events/s  (C engine: {C_ENGINE[chain]})  "
+                      f"{latency_text}", flush=True)
                 for name in sorted(peaks):
                     trend = " -> ".join(f"{v:.0f}" for v in quarters.get(name, []))
                     per_event = CPU.get(name, 0.0) / args.events * 1e6

@@ -1,12 +1,16 @@
--- Input script: pass every Suricata EVE record to the default analyzer.
+-- Input script: hand every Suricata EVE record to the analyzers.
 --
 -- loop() receives each decoded record, or nil for a line that was not valid
 -- JSON (MLE has already counted it and written it to the dead-letter file).
 -- Records without an event_type (a corrupted line, a non-EVE producer) are
 -- logged and dropped here.
+--
+-- With a default_analyzer in its config entry the record goes there (Dragonfly's
+-- explicit chains); without one, mle.route(msg) sends it through every analyzer
+-- that declares its event_type, in their order, and then to the outputs.
 
 function setup()
-  print("suricata-filter: routing EVE records to " .. tostring(default_analyzer))
+  print("suricata-filter: routing EVE records to " .. (default_analyzer or "the analyzers by event type"))
 end
 
 function loop(msg)
@@ -15,5 +19,9 @@ function loop(msg)
     dragonfly.log_event({ dropped = "record without event_type", timestamp = msg.timestamp })
     return
   end
-  dragonfly.analyze_event(default_analyzer, msg)
+  if default_analyzer then
+    dragonfly.analyze_event(default_analyzer, msg)
+  else
+    mle.route(msg)
+  end
 end

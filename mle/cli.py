@@ -21,27 +21,30 @@ from rich.console import Console
 from rich.json import JSON
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
 
-from mle.config import Config, load_config
+from mle import logformat
+from mle.config import Config, EngineSettings, load_config
 from mle.connectors import Endpoint
 from mle.errors import MLEError
+from mle.http.address import parse_listen
+from mle.http.host import ApiHost
 from mle.pipeline import Flags, Pipeline, install_signal_handlers, replay, run
 from mle.root import Root
+from mle.runtime.api_bridge import PipelineApi, SupervisorApi
 from mle.runtime.supervisor import Supervisor, default_workers
 from mle.sources.base import Source
 from mle.sources.file import replay_sources
 from mle.summary import summarize_pipeline
+from mle.tooling.commands import new_group, test_command
+from mle.tooling.lint import lint_report
 
 log = logging.getLogger("mle")
-stderr = Console(stderr=True, highlight=False)
+# lines are never wrapped: on a terminal the terminal folds them; elsewhere (a pipe, a file,
+# journald) each message stays one line, whatever COLUMNS says
+stderr = Console(stderr=True, highlight=False, soft_wrap=True, width=None if sys.stderr.isatty() else 1000)
 
 
-def _configure_logging(verbose: int, default: int) -> None:
-    level = default - 10 * verbose
-    logging.basicConfig(
-        level=max(level, logging.DEBUG),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
+def _configure_logging(verbose: int, default: int, log_format: str = "text", quiet_scripts: bool = False) -> None:
+    logformat.configure(max(default - 10 * verbose, logging.DEBUG), log_format, "main", quiet_scripts)
 
 
 def _common(f: Callable[..., Any]) -> Callable[..., Any]:
@@ -61,6 +64,9 @@ def _common(f: Callable[..., Any]) -> Callable[..., Any]:
         click.option("-w", "--workers", type=click.IntRange(min=0),
                      help="Worker processes (default: one per core; 0: everything in one process)."),
         click.option("-v", "--verbose", count=True, help="More logging (-vv for debug)."),
+        click.option("--log-format", type=click.Choice(logformat.FORMATS), default="text", show_default=True,
+                     help="Log lines as text, JSON lines (json) or key=value (kv)."),
+        click.option("--quiet-scripts", is_flag=True, help="Hide what scripts print (their warnings and errors stay)."),
     ]
     for option in reversed(options):
         f = option(f)
@@ -83,13 +89,34 @@ def _fail_cleanly(f: Callable[..., Any]) -> Callable[..., Any]:
         try:
             return f(*args, **kwargs)
         except MLEError as exc:
-            stderr.print(f"[red]mle: {exc}[/red]")
+            _fatal(exc)
             sys.exit(exc.exit_code)
         except OSError as exc:
-            stderr.print(f"[red]mle: {exc}[/red]")
+            _fatal(exc)
             sys.exit(1)
 
     return wrapper
+
+
+def _fatal(exc: Exception) -> None:
+    """The error that stops the command: a log line for machines, red text for people."""
+    if logformat.current() == "text":
+        stderr.print(f"[red]mle: {exc}[/red]", markup=True)
+    else:
+        log.error("%s", exc)
+
+
+def _api(config: Config, listen: str | None, default: str, *, mode: str, workers: int) -> ApiHost | None:
+    """The HTTP API to serve: where ``--http`` says, else ``default`` (config.lua's for run)."""
+    address = parse_listen(listen if listen is not None else default, "--http")
+    if address is None:
+        return None
+    # an address the user chose must work; the built-in default may be taken (another engine)
+    required = listen is not None or default != EngineSettings.http
+    return ApiHost(config, address, mode=mode, workers=workers, required=required)
+
+
+HTTP_HELP = "Serve the HTTP API and status page on HOST:PORT, or 'off'"
 
 
 @click.group()
@@ -101,18 +128,21 @@ def main() -> None:
 def _workers(config: Config, requested: int | None) -> int:
     if requested is not None:
         return requested
-    return config.engine.workers if config.engine.workers is not None else default_workers()
+    return config.default_workers if config.default_workers is not None else default_workers()
 
 
 @main.command("run")
+@click.option("--http", "listen", metavar="HOST:PORT|off",
+              help=f"{HTTP_HELP} (default: mle.http in config.lua, else {EngineSettings.http}).")
 @_common
 @_fail_cleanly
 def run_command(root: str, config_file: str | None, verbose: int, keep_going: bool, workers: int | None,
-                **overrides: Any) -> None:
+                log_format: str, quiet_scripts: bool, listen: str | None, **overrides: Any) -> None:
     """Run the pipeline described by config.lua until SIGTERM or Ctrl-C (then drain)."""
-    _configure_logging(verbose, logging.INFO)
+    _configure_logging(verbose, logging.INFO, log_format, quiet_scripts)
     config = _load(root, config_file, **overrides)
     count = _workers(config, workers)
+    api = _api(config, listen, config.engine.http, mode="run", workers=count)
     log.info("running %s (%d inputs, %d analyzers, %d outputs, %s, %s)", config.root.config_file,
              len(config.inputs), len(config.analyzers), len(config.outputs), config.lua_runtime,
              f"{count} workers" if count else "one process")
@@ -121,16 +151,28 @@ def run_command(root: str, config_file: str | None, verbose: int, keep_going: bo
             sources = pipeline.build_sources()
             install_signal_handlers(pipeline.flags, "run")
             started = time.monotonic()
+            _serve(api, pipeline)
             run(pipeline, sources)
         summary = summarize_pipeline(pipeline, time.monotonic() - started, sources)
         summary.render(stderr, _where(sources))
     else:
         flags = Flags()
         install_signal_handlers(flags, "run")
-        summary = Supervisor(config, workers=count, flags=flags, keep_going=keep_going,
-                             log_level=logging.getLogger().level).run()
+        supervisor = Supervisor(config, workers=count, flags=flags, keep_going=keep_going,
+                                log_level=logging.getLogger().level, log_format=log_format,
+                                quiet_scripts=quiet_scripts)
+        supervisor.api = SupervisorApi(api, supervisor) if api is not None else None
+        summary = supervisor.run()
         summary.render(stderr, "the configured inputs")
     sys.exit(summary.exit_status())
+
+
+def _serve(api: ApiHost | None, pipeline: Pipeline) -> None:
+    """Serve the HTTP API from a single-process engine (it stops when the pipeline closes)."""
+    if api is not None:
+        assert pipeline.redis is not None
+        pipeline.api = PipelineApi(api, pipeline)
+        api.start(pipeline.redis.address)
 
 
 def _where(sources: list[Source]) -> str:
@@ -177,6 +219,7 @@ def _output_files(config: Config, out: str | None) -> list[Path]:
 @click.option("--out", help="Send everything the outputs receive to this JSON-lines file ('-' = stdout).")
 @click.option("--show", type=int, default=0, metavar="N", help="Print the first N annotated events written.")
 @click.option("--progress/--no-progress", default=None, help="Progress bar (default: on a terminal).")
+@click.option("--http", "listen", metavar="HOST:PORT|off", help=f"{HTTP_HELP} while replaying (default: off).")
 @_common
 @_fail_cleanly
 def replay_command(
@@ -190,21 +233,26 @@ def replay_command(
     verbose: int,
     keep_going: bool,
     workers: int | None,
+    log_format: str,
+    quiet_scripts: bool,
+    listen: str | None,
     **overrides: Any,
 ) -> None:
     """Push FILES (plain or .gz EVE JSON) through the pipeline, then print a summary.
 
     Without FILES, replays the file of the chosen input in config.lua."""
-    _configure_logging(verbose, logging.WARNING)
+    _configure_logging(verbose, logging.WARNING, log_format, quiet_scripts)
     config = _load(root, config_file, **overrides)
     tag = config.input_by_tag(input_tag or config.inputs[0].tag).tag
     paths = _replay_files(config, files, tag)
     started = time.monotonic()
     count = _workers(config, workers)
+    api = _api(config, listen, "off", mode="replay", workers=count)
     if count == 0:
         with Pipeline(config, out=out, keep_going=keep_going, replay=True) as pipeline:
             sources = replay_sources(tag, paths, config.input_by_tag(tag).options, pipeline.context)
             install_signal_handlers(pipeline.flags, "replay")
+            _serve(api, pipeline)
             use_bar = progress if progress is not None else stderr.is_terminal
             if use_bar:
                 with Progress(TextColumn("{task.description}"), BarColumn(), DownloadColumn(),
@@ -223,7 +271,9 @@ def replay_command(
         flags = Flags()
         install_signal_handlers(flags, "replay")
         supervisor = Supervisor(config, workers=count, flags=flags, replay_files=paths, replay_input=tag, out=out,
-                                keep_going=keep_going, log_level=logging.getLogger().level)
+                                keep_going=keep_going, log_level=logging.getLogger().level, log_format=log_format,
+                                quiet_scripts=quiet_scripts)
+        supervisor.api = SupervisorApi(api, supervisor) if api is not None else None
         if progress if progress is not None else stderr.is_terminal:
             with Progress(TextColumn("replay"), BarColumn(), DownloadColumn(), TimeRemainingColumn(),
                           console=stderr, transient=True) as bar:
@@ -242,9 +292,9 @@ def replay_command(
 @_common
 @_fail_cleanly
 def check_command(root: str, config_file: str | None, verbose: int, keep_going: bool, workers: int | None,
-                  **overrides: Any) -> None:
+                  log_format: str, quiet_scripts: bool, **overrides: Any) -> None:
     """Validate config.lua, check the inputs' files, compile and set up every script, then exit."""
-    _configure_logging(verbose, logging.WARNING)
+    _configure_logging(verbose, logging.WARNING, log_format, quiet_scripts)
     config = _load(root, config_file, **overrides)
     with Pipeline(config, replay=True) as pipeline:
         for source in pipeline.build_sources():
@@ -257,3 +307,35 @@ def check_command(root: str, config_file: str | None, verbose: int, keep_going: 
     for spec in config.outputs:
         stderr.print(f"  {'output':<8} {spec.tag} -> {spec.uri}")
     stderr.print(f"  runtime  {config.lua_runtime}")
+    for line in lint_report(config):
+        stderr.print(line, style=None if line.startswith(" ") else "yellow", markup=False)
+
+
+@main.command("export-model")
+@click.argument("model", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("out", type=click.Path(dir_okay=False, writable=True, path_type=Path))
+@click.option("--feature-names", help="Comma-separated feature names in training order "
+              "(default: the model's feature_names_in_, if it was fitted on a DataFrame).")
+def export_model_command(model: Path, out: Path, feature_names: str | None) -> None:
+    """Export a pickled scikit-learn classifier to JSON that MLE scores in Lua.
+
+    LogisticRegression, RandomForestClassifier and GradientBoostingClassifier are
+    supported (docs/library.md, "Exported models"). Loading a pickle runs code: only
+    export a MODEL file you trust; MLE never loads one you did not name here. Needs
+    scikit-learn (pip install 'mle[export]').
+    """
+    import pickle
+
+    from mle.export import ExportError, write_model
+
+    names = [n.strip() for n in feature_names.split(",")] if feature_names else None
+    try:
+        doc = write_model(model, out, names)
+    except (ExportError, OSError, ImportError, pickle.UnpicklingError, EOFError) as e:
+        stderr.print(f"[red]error[/red]: {model}: {e}")
+        sys.exit(1)
+    stderr.print(f"[green]ok[/green]: {doc['kind']}, {doc['n_features']} features, classes {doc['classes']} -> {out}")
+
+
+main.add_command(test_command)
+main.add_command(new_group)

@@ -19,7 +19,9 @@ thrown away).
 from __future__ import annotations
 
 import difflib
-from collections.abc import Callable, Mapping
+import ipaddress
+import re
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -27,9 +29,14 @@ from typing import Any
 import lupa.lua54 as lua54
 
 from mle.errors import ConfigError
+from mle.http.address import parse_listen
 from mle.root import Root
 
 RUNTIMES = ("auto", "lua54", "luajit")
+SERIAL_ORDERS = ("auto", "shard", "analyzer")
+#: private, loopback, link-local and unique-local ranges (Suricata's HOME_NET default, plus IPv6)
+DEFAULT_HOME_NET = ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "127.0.0.0/8", "169.254.0.0/16",
+                    "fc00::/7", "fe80::/10", "::1/128")
 
 
 @dataclass(frozen=True)
@@ -44,14 +51,23 @@ class EngineSettings:
     max_instructions: int = 10_000_000
     max_memory_mb: int = 512
     quarantine_after: int = 10
+    quarantine_retry: float = 10.0  # seconds before a quarantined event type is tried again (doubling, <= 600)
     run_dir: Path | None = None
     log_dir: Path | None = None
     dead_letter: str = "dead-letter.jsonl"
     stats_interval: float = 60.0
     workers: int | None = None  # worker processes; None = one per core, 0 = all in one process
     shard_key: str = "flow_id"  # flow_id (else the 5-tuple), 5-tuple, or a top-level field such as src_ip
+    # what a script's Redis replies are serial to: "shard" (the events of one shard run one at a
+    # time, whole chain), "analyzer" (each analyzer takes every event of a worker one at a time,
+    # as Dragonfly's analyzer threads did); "auto": analyzer for a Dragonfly root, else shard
+    serial: str = "auto"
+    # the addresses that are "ours" (internal) for analyzers: require("mle.net").is_home(ip)
+    home_net: tuple[str, ...] = DEFAULT_HOME_NET
     worker_timeout: float = 60.0  # seconds a worker may spend in one batch before it is replaced
     drain_timeout: float = 120.0  # seconds a stop may take before the engine stops without finishing
+    http: str = "127.0.0.1:7070"  # where `mle run` serves the HTTP API (HOST:PORT, or "off")
+    http_token: str | None = None  # the token POST requests need (default: MLE_HTTP_TOKEN, else generated)
 
 
 @dataclass(frozen=True)
@@ -84,6 +100,7 @@ class ScriptSpec:
     sequential: bool = False
     allow_network: bool = False
     allow_eval: bool = False
+    settings: Mapping[str, Any] = field(default_factory=dict)  # the analyzer's own parameters (mle.settings)
 
     @property
     def label(self) -> str:
@@ -137,6 +154,22 @@ class Config:
         if self.engine.runtime != "auto":
             return self.engine.runtime
         return "luajit" if self.root.layout == "dragonfly" else "lua54"
+
+    @property
+    def serial_order(self) -> str:
+        """"shard" or "analyzer" (see :attr:`EngineSettings.serial`)."""
+        if self.engine.serial != "auto":
+            return self.engine.serial
+        return "analyzer" if self.root.layout == "dragonfly" else "shard"
+
+    @property
+    def default_workers(self) -> int | None:
+        """Worker processes when neither config.lua nor the command line says: one per
+        core, except one in analyzer order (each analyzer sees every event in one
+        order only inside one worker, as in Dragonfly's single process)."""
+        if self.engine.workers is not None:
+            return self.engine.workers
+        return 1 if self.serial_order == "analyzer" else None
 
     @property
     def run_dir(self) -> Path:
@@ -361,7 +394,8 @@ _SCRIPT_LIMIT_KEYS: dict[str, Callable[[str, str, Any], Any]] = {
     "allow_eval": _boolean,
 }
 _INPUT_KEYS = {"tag": 1, "uri": 1, "script": 1, "default_analyzer": 1, **_SCRIPT_LIMIT_KEYS}
-_ANALYZER_KEYS = {"tag": 1, "script": 1, "default_analyzer": 1, "default_output": 1, **_SCRIPT_LIMIT_KEYS}
+_ANALYZER_KEYS = {"tag": 1, "script": 1, "default_analyzer": 1, "default_output": 1, "settings": 1,
+                  **_SCRIPT_LIMIT_KEYS}
 
 
 def _script_path(root: Root, kind: str, where: str, name: str) -> Path:
@@ -412,11 +446,52 @@ def _analyzers(root: Root, raw: dict[str, Any]) -> tuple[ScriptSpec, ...]:
                 script=script,
                 default_analyzer=_string(where, entry, "default_analyzer"),
                 default_output=_string(where, entry, "default_output"),
+                settings=_settings(where, entry),
                 **_limits(where, entry),
             )
         )
     _unique_tags("analyzers", [spec.tag for spec in specs])
-    return tuple(specs)
+    return tuple(specs) + _dropped_in(root, specs)
+
+
+#: an analyzer file that says what it wants runs without a config entry (drop-in)
+_DECLARATION = re.compile(r"^analyzer\s*=[^=]", re.MULTILINE)
+
+
+def _dropped_in(root: Root, listed: list[ScriptSpec]) -> tuple[ScriptSpec, ...]:
+    """Analyzers in the root's analyzer folder that declare their event types
+    (``analyzer = { event_types = {...} }`` at the top level) and that no entry of
+    ``analyzers`` names: each runs under its file name as tag."""
+    if root.layout != "mle":
+        return ()
+    taken_paths = {spec.script.resolve() for spec in listed if spec.script}
+    taken_tags = {spec.tag.lower() for spec in listed}
+    found = []
+    for folder in root.script_dirs("analyzer"):
+        for path in sorted(folder.glob("*.lua")):
+            if path.resolve() in taken_paths or path.stem.lower() in taken_tags:
+                continue
+            try:
+                declares = _DECLARATION.search(path.read_text(encoding="utf-8", errors="replace")) is not None
+            except OSError:
+                continue
+            if declares:
+                taken_tags.add(path.stem.lower())
+                found.append(ScriptSpec(kind="analyzer", index=len(listed) + len(found) + 1, tag=path.stem,
+                                        script=path))
+    return tuple(found)
+
+
+def _settings(where: str, entry: Mapping[str, Any]) -> dict[str, Any]:
+    """An analyzer's ``settings = { name = value, ... }`` (checked against the analyzer's
+    own defaults when it loads: ``mle.settings{...}``)."""
+    value = entry.get("settings")
+    if value is None or value == []:
+        return {}
+    value = _lua_to_python(value, f"{where}: settings") if not isinstance(value, dict) else value
+    if not isinstance(value, dict) or not all(isinstance(k, str) for k in value):
+        raise ConfigError(f'{where}: "settings" must be a table of name = value, e.g. settings = {{ threshold = 0.9 }}')
+    return value
 
 
 def _outputs(root: Root, raw: dict[str, Any]) -> tuple[OutputSpec, ...]:
@@ -485,15 +560,39 @@ _ENGINE_CHECKS: dict[str, Callable[[str, str, Any], Any]] = {
     "max_instructions": lambda w, k, v: _integer(w, k, v, 0) if v == 0 else _integer(w, k, v, 1000),
     "max_memory_mb": lambda w, k, v: _integer(w, k, v, 16),
     "quarantine_after": lambda w, k, v: _integer(w, k, v, 0),
+    "quarantine_retry": lambda w, k, v: float(_number(w, k, v)),
     "run_dir": lambda w, k, v: Path(_string(w, {k: v}, k, required=True)),
     "log_dir": lambda w, k, v: Path(_string(w, {k: v}, k, required=True)),
     "dead_letter": lambda w, k, v: _string(w, {k: v}, k, required=True),
     "stats_interval": lambda w, k, v: float(_number(w, k, v)),
     "workers": lambda w, k, v: _integer(w, k, v, 0),
     "shard_key": lambda w, k, v: _string(w, {k: v}, k, required=True),
+    "serial": lambda w, k, v: _choice(w, k, v, SERIAL_ORDERS),
+    "home_net": lambda w, k, v: _networks(w, k, v),
     "worker_timeout": lambda w, k, v: float(_number(w, k, v)),
     "drain_timeout": lambda w, k, v: float(_number(w, k, v)),
+    "http": lambda w, k, v: _listen(w, k, v),
+    "http_token": lambda w, k, v: _string(w, {k: v}, k, required=True),
 }
+
+
+def _networks(where: str, key: str, value: Any) -> tuple[str, ...]:
+    """A list of CIDR blocks (IPv4 or IPv6), or one as a string; each checked."""
+    items = [value] if isinstance(value, str) else value
+    if not isinstance(items, list) or not items:
+        raise ConfigError(f'{where}: "{key}" must be a list of networks, e.g. {{ "10.0.0.0/8", "fd00::/8" }}')
+    networks = []
+    for item in items:
+        try:
+            networks.append(str(ipaddress.ip_network(str(item), strict=False)))
+        except ValueError as exc:
+            raise ConfigError(f'{where}: "{key}": {item!r} is not a network ({exc})') from None
+    return tuple(networks)
+
+
+def _listen(where: str, key: str, value: Any) -> str:
+    parse_listen(value, f'{where}: "{key}"')
+    return str(value)
 
 
 def _choice(where: str, key: str, value: Any, choices: tuple[str, ...]) -> str:
@@ -542,3 +641,16 @@ def load_config(root: Root, overrides: Mapping[str, Any] | None = None) -> Confi
         outputs=outputs,
         engine=_engine(root, raw, overrides or {}),
     )
+
+
+#: the library tables the config sandbox provides (not settings)
+_CONFIG_LIBRARIES = ("string", "math", "table", "os")
+
+
+def read_config_values(path: Path, names: Collection[str] | None = None) -> dict[str, Any]:
+    """The top-level values a config file sets (only ``names`` when given), as Python
+    values (tables become lists or dicts), not validated: what ``mle test`` merges a
+    golden case's settings into."""
+    raw = _read_globals(path)
+    wanted = names if names is not None else [name for name in raw if name not in _CONFIG_LIBRARIES]
+    return {name: _lua_to_python(value, name) for name, value in raw.items() if name in wanted}

@@ -19,6 +19,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from types import FrameType
+from typing import TYPE_CHECKING
 
 import orjson
 import setproctitle
@@ -31,10 +32,14 @@ from mle.redis.functions import load_functions
 from mle.redis.pipe import RedisAddress, RedisPipe
 from mle.redis.server import PrivateRedis
 from mle.reload import ConfigFile, load_new_scripts
+from mle.runtime.latency import LatencyHistogram
 from mle.runtime.processes import enable_stack_dumps, relax_cyclic_gc
 from mle.sources.base import Batch, Source
 from mle.sources.pump import read_to_end, start_pumps
 from mle.worker import BatchResult, Worker
+
+if TYPE_CHECKING:
+    from mle.runtime.api_bridge import PipelineApi
 
 log = logging.getLogger("mle")
 
@@ -78,6 +83,8 @@ class Pipeline:
         self.config_file = ConfigFile(config.root.config_file)
         self.keep_going = keep_going
         self.delivery = Delivery(config, self.context, self.dead_letters, out)
+        self.latency = LatencyHistogram()  # read -> written, for the HTTP API
+        self.api: PipelineApi | None = None  # the HTTP API's end in this process, when it is served
 
     def build_sources(self) -> list[Source]:
         """One source per configured input."""
@@ -96,7 +103,9 @@ class Pipeline:
         self.write(self.worker.take_output())
 
     def close(self) -> None:
-        """Flush and close outputs, stop the private Redis."""
+        """Stop the HTTP API, flush and close outputs, stop the private Redis."""
+        if self.api is not None:
+            self.api.host.stop()
         self.delivery.close()
         self.dead_letters.close()
         if self.redis is not None:
@@ -120,6 +129,7 @@ class Pipeline:
         """Process one batch and write its results; then acknowledge it."""
         assert self.worker is not None
         self.write(self.worker.process(batch.lines, batch.input))
+        self.latency.observe(time.monotonic() - batch.read_at, len(batch.lines))
         if batch.on_done is not None:
             batch.on_done()
 
@@ -138,25 +148,36 @@ class Pipeline:
         if self.flags.reopen:
             self.flags.reopen = False
             log.info("SIGHUP: reopening outputs, reloading scripts")
-            self.delivery.reopen()
-            self.reload_scripts()
+            self.sighup()
         if self.flags.rotate:
             self.flags.rotate = False
             log.info("SIGUSR1: rotating file outputs")
             self.delivery.rotate()
 
-    def reload_scripts(self) -> None:
+    def sighup(self) -> bool:
+        """Reopen the outputs and reload the scripts (SIGHUP, or POST /reload); True if
+        the new scripts loaded."""
+        self.delivery.reopen()
+        return self.reload_scripts()
+
+    def service_api(self, queued: int = 0) -> None:
+        """Publish to the HTTP API and carry out its requests (when it is served)."""
+        if self.api is not None:
+            self.api.tick(queued)
+
+    def reload_scripts(self) -> bool:
         """Replace the worker by one running the scripts now on disk (see :mod:`mle.reload`);
-        if one of them fails to load, keep the running ones."""
+        if one of them fails to load, keep the running ones (and return False)."""
         assert self.worker is not None
         new = load_new_scripts(self.config, self.config_file, self.redis, self.dead_letters)
         if new is None:
-            return
+            return False
         self.write(self.worker.fire_timers(math.inf))
         self.retired.append(self.worker.counters())
         self.worker = new
         self.write(new.take_output())
         log.info("scripts reloaded")
+        return True
 
     def write_stats(self) -> None:
         """One line of engine counters to the stats file."""
@@ -260,6 +281,7 @@ def replay(
         def deliver(batch: Batch, source: Source = source) -> None:
             pipeline.handle(batch)
             pipeline.fire_timers()
+            pipeline.service_api()
             if on_progress is not None:
                 on_progress(source, batch.size)
 
@@ -290,6 +312,7 @@ def run(pipeline: Pipeline, sources: list[Source], queue_batches: int = 64) -> N
                 pipeline.handle(batch)
             pipeline.fire_timers()
             pipeline.service_signals()
+            pipeline.service_api(batches.qsize())
             if time.monotonic() >= next_stats:
                 pipeline.write_stats()
                 next_stats = time.monotonic() + cfg.stats_interval

@@ -48,6 +48,8 @@ def add_counters(total: dict, part: dict) -> dict:
         for k in NUMERIC:
             merged[k] += row.get(k, 0)
         merged["quarantined"] = merged["quarantined"] or row["quarantined"]
+        types = {t for r in (merged, row) for t in r.get("quarantined_types", "").split(",") if t}
+        merged["quarantined_types"] = ",".join(sorted(types))
     rows.sort(key=lambda r: r["id"])
     for name in MAPS:
         target = total.setdefault(name, {})
@@ -198,7 +200,8 @@ class Summary:
                 row["tag"], row["kind"], f'{row["n_in"]:,}', f'{row["n_out"]:,}', f'{row.get("n_drop", 0):,}',
                 f'[red]{row["n_err"]:,}[/red]' if row["n_err"] else "0",
                 f'{row["n_redis"]:,}', f'{row["time"]:.2f} s',
-                "[red]quarantined[/red]" if row["quarantined"] else "",
+                (f'[red]quarantined for {row["quarantined_types"]}[/red]' if row.get("quarantined_types")
+                 else "[red]quarantined[/red]" if row["quarantined"] else ""),
             )
         console.print(table)
         for tag, count in self.lines_in.items():

@@ -71,6 +71,17 @@ def lua_number(value: float) -> float | int | None:
     return value
 
 
+def cjson_number(value: float) -> float | int | None:
+    """:func:`lua_number` after rounding to 14 significant digits, as Dragonfly's cjson
+    printed what scripts computed (``2/3`` -> ``0.66666666666667``): a Dragonfly root's
+    outputs stay what its users compare against. Integers are never rounded."""
+    if value.is_integer():
+        return lua_number(value)
+    if value != value or value in (math.inf, -math.inf):
+        return None
+    return lua_number(float(f"{value:.14g}"))
+
+
 def _key_text(key: Any) -> str:
     """A JSON object key from a Lua key: strings and numbers only (``str()`` of a
     Lua table would run its ``__tostring``, i.e. script code, outside any budget)."""
@@ -96,8 +107,9 @@ class EventTracker:
     #: Lua tables one rendering may visit (shared references expand exponentially)
     MAX_NODES = 100_000
 
-    def __init__(self, table_type: type, max_bytes: int = 512 << 20) -> None:
+    def __init__(self, table_type: type, max_bytes: int = 512 << 20, cjson_floats: bool = False) -> None:
         self._table_type = table_type
+        self._number = cjson_number if cjson_floats else lua_number
         # per batch, by id() of the event dict: (event, original text); the new top-level
         # keys scripts added; the events whose original keys changed
         self.roots: dict[int, tuple[dict, bytes]] = {}
@@ -139,7 +151,7 @@ class EventTracker:
             if self._bytes > self._max_bytes:
                 raise MemoryError("not enough memory")
         elif type(value) is float:
-            value = lua_number(value)
+            value = self._number(value)
             if value is None:  # NaN/inf: written as null, the key stays
                 value = JSON_NULL
         if type(obj) is dict:
@@ -210,7 +222,7 @@ class EventTracker:
         if type(value) is self._table_type:
             return self._default(value)
         if type(value) is float:
-            return lua_number(value)
+            return self._number(value)
         return value
 
     def _default(self, obj: Any) -> Any:
@@ -232,11 +244,10 @@ class EventTracker:
             if all(type(k) is int for k, _ in items):
                 items.sort(key=_first)
                 if items[0][0] == 1 and items[-1][0] == n:
-                    return [v if type(v) is not float else lua_number(v) for _, v in items]
-        return {
-            (k if type(k) is str else _key_text(k)): (v if type(v) is not float else lua_number(v))
-            for k, v in items
-        }
+                    number = self._number
+                    return [v if type(v) is not float else number(v) for _, v in items]
+        number = self._number
+        return {(k if type(k) is str else _key_text(k)): (v if type(v) is not float else number(v)) for k, v in items}
 
     # annotations ------------------------------------------------------------------------
     def _annotation(self, event: dict) -> dict:

@@ -131,21 +131,79 @@ end
 
 -- the context of the call in progress ---------------------------------------------
 -- rec = { S = script, m = event, fwd = event passed on?, hops = analyzers so far,
---         ticks = budget used, co = coroutine|nil, ticket = the Redis reply it waits for }
+--         ticks = budget used, co = coroutine|nil, ticket = the Redis reply it waits for,
+--         origin = the input event it descends from (lanes), adm = admitted by its
+--         sequential script, released = its script admitted the next item already }
 local plain_rec = { S = nil, m = nil, fwd = false, hops = 0, ticks = 0, co = nil }
 local cur = plain_rec
 function K.current_script() return cur.S end
 
--- work queue: (script, event, hops) items processed in FIFO order ------------------
+-- work queue: (script, event, hops, origin, admitted) items in FIFO order ----------
 -- Slots are not cleared while the queue is in use: a Lua table whose front is
 -- nil'ed while its back grows rehashes over and over (measured: 5 us per event).
 -- drain() clears them once it is done, so events can be collected.
-local q_s, q_m, q_h, q_head, q_tail = {}, {}, {}, 1, 0
+local q_s, q_m, q_h, q_o, q_a, q_k, q_head, q_tail = {}, {}, {}, {}, {}, {}, 1, 0
 local work = 0
 
-local function push(S, m, hops)
+-- Lanes: serial semantics per shard. Every input event of a batch is an origin; each
+-- item (script, event) it causes counts against it until that item is finished.
+-- The origins of one lane (the same flow, or the configured shard key) run one at a
+-- time, in arrival order, whole chain: the next starts when nothing of the previous
+-- one is left. Different lanes run side by side and share round trips.
+local org_left, org_lane, org_S, org_m = {}, {}, {}, {}
+local lane_busy, lane_q = {}, {}
+
+local function enqueue(S, m, hops, o, adm, hook)
   q_tail = q_tail + 1
-  q_s[q_tail], q_m[q_tail], q_h[q_tail] = S, m, hops
+  q_s[q_tail], q_m[q_tail], q_h[q_tail], q_o[q_tail], q_a[q_tail], q_k[q_tail] = S, m, hops, o, adm, hook
+end
+
+local function push(S, m, hops, o)
+  if o then org_left[o] = org_left[o] + 1 end
+  q_tail = q_tail + 1
+  q_s[q_tail], q_m[q_tail], q_h[q_tail], q_o[q_tail], q_a[q_tail] = S, m, hops, o, false
+end
+
+local function start_origin(o)
+  org_left[o] = 0
+  push(org_S[o], org_m[o], 0, o)
+end
+
+-- one item of origin o is finished: when it was the last, the lane's next origin starts
+local function item_done(o)
+  if not o then return end
+  local left = org_left[o] - 1
+  org_left[o] = left
+  if left > 0 then return end
+  local key = org_lane[o]
+  if key == nil then return end
+  local w = lane_q[key]
+  if w and w.head <= w.tail then
+    local nxt = w[w.head]
+    w[w.head] = nil
+    w.head = w.head + 1
+    start_origin(nxt)
+  else
+    lane_busy[key] = nil
+    if w then lane_q[key] = nil end
+  end
+end
+
+-- admit origin o (input script S, event m) now, or queue it behind its lane
+local function admit_origin(o, S, m, key)
+  org_S[o], org_m[o], org_lane[o] = S, m, key
+  if key == nil then return start_origin(o) end
+  if not lane_busy[key] then
+    lane_busy[key] = true
+    return start_origin(o)
+  end
+  local w = lane_q[key]
+  if w == nil then
+    w = { head = 1, tail = 0 }
+    lane_q[key] = w
+  end
+  w.tail = w.tail + 1
+  w[w.tail] = o
 end
 
 -- errors ---------------------------------------------------------------------------
@@ -186,14 +244,17 @@ local function annotate(m, S, hook, text)
 end
 
 local emit -- output delivery (with output scripts), defined with the dragonfly API below
+local build_routes -- routes of the analyzers that declare event types (below)
+local route_on -- an item on a routed event is finished: the event goes on (below)
+local release_next -- a sequential script's item issued its one command (scheduler, below)
 
 -- returns true when the event went somewhere (counted in the script's n_out)
-local function pass_on(S, m, hops)
+local function pass_on(S, m, hops, o)
   if m == nil then return false end
   local nxt = S.next_analyzer
   if nxt then
     S.n_out = S.n_out + 1
-    push(nxt, m, hops + 1)
+    push(nxt, m, hops + 1, o)
     return true
   elseif S.next_output then
     S.n_out = S.n_out + 1
@@ -207,7 +268,7 @@ end
 -- holds (it may be the one that filled the memory) is released.
 local function quarantine(S, text, why)
   S.quarantined = true
-  S.loop, S.setup, S.format = nil, nil, nil
+  S.loop, S.setup, S.format, S.feedback = nil, nil, nil, nil
   local env = S.env
   if env then
     local k = next(env)
@@ -277,9 +338,62 @@ local function quarantine_hog()
   end
 end
 
--- sent: the call sent something on before it failed (else, with nowhere to pass the
--- event, it counts as dropped)
-local function failed(S, m, fwd, hops, hook, err, sent)
+-- Quarantine that heals: failures are counted per event type. After quarantine_after
+-- consecutive failures on events of one type, the script skips that type only (a script
+-- that fails on every flow event goes on scoring DNS) for S.retry seconds, then takes
+-- one event of it again: a success lifts the quarantine, a failure doubles the wait (at
+-- most MAX_RETRY). A reload (a new or changed file) starts the script afresh.
+local MAX_RETRY = 600
+local h_now = H.now
+local function type_getter(m) return m.event_type end
+local function event_type(m)
+  local t
+  local kind = rawtype(m)
+  if kind == "table" then
+    t = rawget(m, "event_type")
+  elseif kind == "userdata" then
+    local ok, v = pcall(type_getter, m)
+    t = ok and v or nil
+  end
+  return rawtype(t) == "string" and t or ""
+end
+
+local function type_label(t) return t == "" and "events without an event_type" or (t .. " events") end
+
+local function failed_on_type(S, m, text)
+  local t = event_type(m)
+  local fails = S.fails
+  if fails == nil then
+    fails = {}
+    S.fails = fails
+  end
+  local n = (fails[t] or 0) + 1
+  fails[t] = n
+  local q = S.qtypes[t]
+  if q then -- the retry failed
+    q.wait = math.min(q.wait * 2, MAX_RETRY)
+    q.retry_at = h_now() + q.wait
+    h_log(S.id, "error", str_format("still failing on %s (%s); next retry in %g s", type_label(t), text, q.wait))
+  elseif n >= S.quarantine_after then
+    S.qtypes[t] = { wait = S.retry, retry_at = h_now() + S.retry, since = n }
+    S.n_quarantines = S.n_quarantines + 1
+    h_log(S.id, "error", str_format("quarantined for %s after %d consecutive failures (last error: %s); "
+      .. "retry in %g s, or fix the script and reload", type_label(t), n, text, S.retry))
+  end
+end
+
+-- a success after failures on this event type: forget them, lift a quarantine
+local function healed(S, m)
+  local t = event_type(m)
+  S.fails[t] = nil
+  if S.qtypes[t] then
+    S.qtypes[t] = nil
+    h_log(S.id, "warning", str_format("quarantine for %s lifted: a retry succeeded", type_label(t)))
+  end
+end
+
+-- returns true when the event was passed on
+local function failed(S, m, fwd, hops, o, hook, err)
   local text = error_text(err)
   S.last_error = text
   S.n_err = S.n_err + 1
@@ -290,11 +404,23 @@ local function failed(S, m, fwd, hops, hook, err, sent)
   end
   h_log(S.id, "error", hook .. ": " .. text)
   annotate(m, S, hook, text)
-  if not fwd and pass_on(S, m, hops) then sent = true end
-  if not sent then S.n_drop = S.n_drop + 1 end
-  if S.quarantine_after > 0 and S.consecutive >= S.quarantine_after and not S.quarantined then
-    quarantine(S, text)
-  end
+  local passed = not fwd and pass_on(S, m, hops, o)
+  if S.quarantine_after > 0 and hook == "loop" and not S.quarantined then failed_on_type(S, m, text) end
+  return passed
+end
+
+local function succeeded(S, m)
+  S.consecutive = 0
+  local fails = S.fails
+  if fails ~= nil and next(fails) ~= nil then healed(S, m) end
+end
+
+-- is S quarantined for this event (its type waits for a retry)? Returns the skip text.
+local function skipped_type(S, m)
+  local t = event_type(m)
+  local q = S.qtypes[t]
+  if q == nil or h_now() >= q.retry_at then return nil end
+  return "skipped: script is quarantined" .. (t ~= "" and (" for " .. t .. " events") or "")
 end
 
 -- Redis pipelining -----------------------------------------------------------------
@@ -437,7 +563,7 @@ for name in ("EVAL EVALSHA EVAL_RO EVALSHA_RO FCALL FCALL_RO FUNCTION SCRIPT"):g
 end
 
 -- per command name as written: 0 plain, 1 status, 2 SET (status unless GET),
--- 3 XREAD/XREADGROUP (refused with BLOCK), 4 eval family, -1 denied
+-- 3 XREAD/XREADGROUP (refused with BLOCK), 4 eval family, 5 Redis-ML (ML.*), -1 denied
 local KIND, KIND_UPPER, kind_cached = {}, {}, 0
 local function kind_of(name)
   local kind = KIND[name]
@@ -447,6 +573,7 @@ local function kind_of(name)
     elseif EVAL_COMMANDS[upper] then kind = 4
     elseif upper == "SET" then kind = 2
     elseif upper == "XREAD" or upper == "XREADGROUP" then kind = 3
+    elseif upper:sub(1, 3) == "ML." then kind = 5
     else kind = STATUS_COMMANDS[upper] and 1 or 0 end
     if kind_cached < 1000 then
       KIND[name], KIND_UPPER[name] = kind, upper
@@ -478,14 +605,33 @@ local function unstore(base)
   args_n = base
 end
 
-local function command(n, ...)
+local command
+-- Redis-ML's commands (the module is long dead) are answered by MLE's server-side
+-- functions: mle/lua/redisml.lua rewrites ML.LOGREG.PREDICT key ... into
+-- FCALL mle_ml_logreg_predict 1 key ...; its SET/ADD commands answered +OK.
+local REDISML_STATUS = { ["ML.LOGREG.SET"] = true, ["ML.LINREG.SET"] = true, ["ML.FOREST.ADD"] = true }
+local status_reply = false -- the command being stored answers with a status
+local function redisml_command(name, ...)
+  local words, err = K.redisml.rewrite({ ... })
+  if not words then return cur.S.make_error(err) end
+  status_reply = REDISML_STATUS[name:upper()] or false
+  return command(#words, unpack(words))
+end
+
+command = function(n, ...)
   if n == 0 then error("redis command expected", 3) end
   local rec = cur
   local S = rec.S
   if not S then error("redis commands are only available inside a script", 3) end
   local name = ...
   if rawtype(name) ~= "string" then error("redis command name must be a string", 3) end
+  if rec.released and S.ahead then
+    S.ahead = false
+    error("redis: a second command in one event from a script analysed as sending one per event "
+      .. "(please report this script); its events now run one at a time", 3)
+  end
   local kind = KIND[name] or kind_of(name)
+  if kind == 5 then return redisml_command(name, ...) end
   if kind < 0 then
     error(str_format("redis %s is %s", name, DENIED[KIND_UPPER[name] or name:upper()]), 3)
   elseif kind == 4 and not S.allow_eval and not engine_function(name, ...) then
@@ -528,8 +674,10 @@ local function command(n, ...)
   pend_n = pend_n + 1
   local j = pend_n
   pend_argc[j], pend_S[j] = n, S
-  pend_kind[j] = (kind == 2 and 1) or (kind == 1 and 1) or 0
+  pend_kind[j] = (kind == 2 and 1) or (kind == 1 and 1) or (status_reply and 1) or 0
+  status_reply = false
   if rec.co and co_isyieldable() then
+    if rec.adm and S.ahead then release_next(rec, S) end
     tickets = tickets + 1
     pend_rec[j], pend_tk[j] = rec, tickets
     rec.ticket = tickets
@@ -593,15 +741,24 @@ function K.uses_redis()
   if S then S.coro = true end
 end
 
+-- may any script talk to Redis (it connected, or its source names hiredis)? Only then
+-- do lanes matter: without Redis no script can see another event's effects.
+function K.any_redis()
+  for _, S in pairs(scripts) do
+    if S.coro or S.redis_hint then return true end
+  end
+  return false
+end
+
 -- the coroutine pool ---------------------------------------------------------------
 local pool, pool_n = {}, 0
 local kernel_threads = setmetatable({}, { __mode = "k" })
 K.kernel_threads = kernel_threads
 
-local function pool_body(S, m)
+local function pool_body(fn, m)
   while true do
-    local ok, err = pcall(S.loop, m)
-    S, m = co_yield(DONE_MARK, ok, err)
+    local ok, err = pcall(fn, m)
+    fn, m = co_yield(DONE_MARK, ok, err)
   end
 end
 
@@ -619,35 +776,78 @@ local function get_worker()
 end
 
 local function release(rec)
-  rec.S, rec.m, rec.ticket = nil, nil, nil -- replies still addressed to the old use are dropped
+  rec.S, rec.m, rec.ticket, rec.origin = nil, nil, nil, nil -- replies to the old use are dropped
   pool_n = pool_n + 1
   pool[pool_n] = rec
 end
 
 local SAMPLE_EVERY = 16 -- time one call in 16 per script (os.clock costs ~0.7 us)
 
--- a sequential script finished an event: queue its next waiting one
+-- A sequential script runs one item at a time, in the order items reach it (S.busy:
+-- an admitted item is running). When that item is finished the next waiting one is
+-- admitted (queued with the admitted mark). A script that sends at most one Redis
+-- command per event (S.ahead, proven from its source by mle/lua/analysis.py) admits
+-- the next item as soon as its command is issued ("released"): the next event runs up
+-- to its own command, which follows in the same round trip. An event that is the same
+-- table as one still in flight (S.inflight) waits for it.
+local function admissible(S, m)
+  local f = S.inflight
+  return not (f and m ~= nil and f[m])
+end
+
 local function next_in_sequence(S)
   local w = S.waitq
-  if w then
+  local h = w.head
+  if h <= w.tail and admissible(S, w[h]) then
+    local m, hops, o, hook = w[h], w.hops[h], w.org[h], w.hook[h]
+    w[h], w.hops[h], w.org[h], w.hook[h] = nil, nil, nil, nil
+    w.head = h + 1
+    S.busy = true
+    enqueue(S, m, hops, o, true, hook)
+  else
     S.busy = false
-    if w.head <= w.tail then
-      local m, hops = w[w.head], w.hops[w.head]
-      w[w.head], w.hops[w.head] = nil, nil
-      w.head = w.head + 1
-      push(S, m, hops)
-    end
   end
 end
 
-local function finish(rec, S, ok, err)
-  if ok then
-    S.consecutive = 0
-    if not rec.sent then S.n_drop = S.n_drop + 1 end
-  else
-    failed(S, rec.m, rec.fwd, rec.hops, rec.hook or "loop", err, rec.sent)
+-- the admitted item `rec` issued its one command: let the next event of S run
+release_next = function(rec, S)
+  rec.released = true
+  local m = rec.m
+  if m ~= nil then
+    local f = S.inflight
+    if f == nil then
+      f = {}
+      S.inflight = f
+    end
+    f[m] = (f[m] or 0) + 1
   end
   next_in_sequence(S)
+end
+
+local function finish(rec, S, ok, err)
+  local sent = rec.sent
+  if ok then
+    succeeded(S, rec.m)
+  else
+    sent = failed(S, rec.m, rec.fwd, rec.hops, rec.origin, rec.hook or "loop", err) or sent
+  end
+  if rec.hook == "loop" then
+    sent = route_on(S, rec.m, rec.hops, rec.origin, ok and not rec.fwd) or sent
+    if not sent then S.n_drop = S.n_drop + 1 end -- nothing went on after this event
+  end
+  if rec.adm then
+    if not rec.released then
+      next_in_sequence(S)
+    else
+      local m, f = rec.m, S.inflight
+      if m ~= nil and f then
+        local left = f[m] - 1
+        f[m] = left > 0 and left or nil
+      end
+      if not S.busy then next_in_sequence(S) end
+    end
+  end
+  item_done(rec.origin)
 end
 
 -- resume rec.co with the given arguments and act on how it stops
@@ -682,9 +882,9 @@ local function resume(rec, ...)
   end
 end
 
-local function run_plain(S, m, hops, fn, hook)
+local function run_plain(S, m, hops, o, fn, hook)
   local rec = plain_rec
-  rec.S, rec.m, rec.fwd, rec.hops, rec.hook, rec.sent = S, m, false, hops, hook, false
+  rec.S, rec.m, rec.fwd, rec.hops, rec.hook, rec.origin, rec.sent = S, m, false, hops, hook, o, false
   cur = rec
   ticks, tick_limit, exceeded = 0, S.budget, false
   local t0 = (S.n_in % SAMPLE_EVERY == 0) and clock()
@@ -696,14 +896,15 @@ local function run_plain(S, m, hops, fn, hook)
   local was_exceeded = exceeded
   exceeded = false
   cur = plain_rec
-  rec.S, rec.m, rec.hook = nil, nil, nil
+  local fwd, sent = rec.fwd, rec.sent
+  rec.S, rec.m, rec.hook, rec.origin = nil, nil, nil, nil
   if ok then
-    S.consecutive = 0
-    if not rec.sent then S.n_drop = S.n_drop + 1 end
+    succeeded(S, m)
   else
     if was_exceeded then err = BUDGET_MSG end
-    failed(S, m, rec.fwd, hops, hook, err, rec.sent)
+    sent = failed(S, m, fwd, hops, o, hook, err) or sent
   end
+  return ok, fwd, sent
 end
 
 -- While a batch is isolated (re-run event by event after a worker crashed), the
@@ -711,37 +912,51 @@ end
 local trace = nil
 function K.set_trace(fn) trace = fn end
 
-local function run_item(S, m, hops)
+-- hook: nil for loop(msg), or the name of another per-event hook ("feedback")
+local function run_item(S, m, hops, o, adm, hook)
   if trace then trace(S.id) end
-  if S.quarantined then
-    S.n_in = S.n_in + 1
-    annotate(m, S, "loop", "skipped: script is quarantined")
-    if not pass_on(S, m, hops) then S.n_drop = S.n_drop + 1 end
-    return
-  end
-  if S.waitq then
-    if S.busy then
-      local w = S.waitq
-      w.tail = w.tail + 1
-      w[w.tail], w.hops[w.tail] = m, hops
+  local w = S.waitq
+  if w and not adm then
+    if S.busy or w.head <= w.tail or not admissible(S, m) then
+      local t = w.tail + 1
+      w.tail = t
+      w[t], w.hops[t], w.org[t], w.hook[t] = m, hops, o, hook
       return
     end
-    S.busy = true
+    S.busy, adm = true, true
   end
-  S.n_in = S.n_in + 1
+  local skip = S.quarantined and "skipped: script is quarantined"
+  if not skip and not hook and next(S.qtypes) ~= nil then skip = skipped_type(S, m) end
+  if skip then
+    if not hook then -- counted in and out (or dropped) as if it had run
+      S.n_in = S.n_in + 1
+      annotate(m, S, "loop", skip)
+      local sent = pass_on(S, m, hops, o)
+      if not route_on(S, m, hops, o) and not sent then S.n_drop = S.n_drop + 1 end
+    end
+    if adm then next_in_sequence(S) end
+    return item_done(o)
+  end
+  local fn = hook and S[hook] or S.loop
+  hook = hook or "loop"
+  if hook == "loop" then S.n_in = S.n_in + 1 end
   if not S.coro then
-    run_plain(S, m, hops, S.loop, "loop")
-    next_in_sequence(S)
-    return
+    local ok, fwd, sent = run_plain(S, m, hops, o, fn, hook)
+    if hook == "loop" and not route_on(S, m, hops, o, ok and not fwd) and not sent then
+      S.n_drop = S.n_drop + 1 -- nothing went on after this event
+    end
+    if adm then next_in_sequence(S) end
+    return item_done(o)
   end
   local rec = get_worker()
-  rec.S, rec.m, rec.fwd, rec.hops, rec.ticks, rec.hook, rec.sent = S, m, false, hops, 0, "loop", false
+  rec.S, rec.m, rec.fwd, rec.hops, rec.ticks, rec.hook = S, m, hook ~= "loop", hops, 0, hook
+  rec.origin, rec.adm, rec.released, rec.commands, rec.sent = o, adm, false, 0, false
   rec.timed = (S.n_in % SAMPLE_EVERY == 0)
-  resume(rec, S, m)
+  resume(rec, fn, m)
 end
 
 local function clear_queue()
-  for i = 1, q_tail do q_s[i], q_m[i], q_h[i] = nil, nil, nil end
+  for i = 1, q_tail do q_s[i], q_m[i], q_h[i], q_o[i], q_a[i], q_k[i] = nil, nil, nil, nil, nil, nil end
   q_head, q_tail, work = 1, 0, 0
 end
 
@@ -751,7 +966,7 @@ local function drain()
     while q_head <= q_tail do
       local i = q_head
       q_head = i + 1
-      run_item(q_s[i], q_m[i], q_h[i])
+      run_item(q_s[i], q_m[i], q_h[i], q_o[i], q_a[i], q_k[i])
     end
     if ready_n == 0 then
       if pend_n == 0 then return clear_queue() end
@@ -773,21 +988,148 @@ local function drain()
   end
 end
 
+-- routes: analyzers that declare the event types they want -------------------------
+-- An analyzer may declare at its top level
+--   analyzer = { event_types = { "dns", "tls" }, order = 40 }   -- or event_types = "*"
+-- mle.route(msg) (in an input script) hands the event to every analyzer that wants its
+-- event_type, in order (lower first, then by tag), then to every output. A routed
+-- analyzer only annotates: when its loop is done, failed or skipped, the route goes on.
+local routes = {}       -- event type -> { S, ... } ("*": the analyzers that want everything)
+local route_of = setmetatable({}, { __mode = "k" }) -- event -> its route (while on it)
+local route_at = setmetatable({}, { __mode = "k" }) -- event -> position on it
+local route_outputs = {} -- output indexes a route ends in
+
+function K.read_declaration(decl)
+  if decl == nil then return nil end
+  if rawtype(decl) ~= "table" then return nil, "analyzer must be a table, e.g. analyzer = { event_types = { \"dns\" } }" end
+  local types = rawget(decl, "event_types")
+  if types == "*" then types = { "*" } end
+  if rawtype(types) ~= "table" or rawget(types, 1) == nil then
+    return nil, "analyzer.event_types must be a list of event types (or \"*\" for all)"
+  end
+  local out = {}
+  for i = 1, rawcount(types) do
+    local t = rawget(types, i)
+    if rawtype(t) ~= "string" then return nil, "analyzer.event_types: entries must be strings" end
+    out[i] = t
+  end
+  local order = rawget(decl, "order")
+  if order ~= nil and rawtype(order) ~= "number" then return nil, "analyzer.order must be a number" end
+  return { event_types = out, order = order or 50 }
+end
+
+local function route_sort(a, b)
+  if a.declared.order ~= b.declared.order then return a.declared.order < b.declared.order end
+  return a.tag < b.tag
+end
+
+build_routes = function()
+  routes = {}
+  local all, wanted = {}, {}
+  for _, S in pairs(scripts) do
+    local d = S.declared
+    if d and S.kind == "analyzer" then
+      for _, t in ipairs(d.event_types) do
+        if t == "*" then all[#all + 1] = S else
+          wanted[t] = wanted[t] or {}
+          wanted[t][#wanted[t] + 1] = S
+        end
+      end
+    end
+  end
+  for t, list in pairs(wanted) do
+    for _, S in ipairs(all) do list[#list + 1] = S end
+    table.sort(list, route_sort)
+    routes[t] = list
+  end
+  table.sort(all, route_sort)
+  routes["*"] = all
+  route_outputs = {}
+  for _, index in pairs(outputs_by_tag) do route_outputs[index] = true end
+  local sorted = {}
+  for index in pairs(route_outputs) do sorted[#sorted + 1] = index end
+  table.sort(sorted)
+  route_outputs = sorted
+end
+
+local function route_end(m)
+  for i = 1, #route_outputs do pcall(emit, route_outputs[i], m) end
+end
+
+-- mle.route(msg): start msg on the route of its event type
+function K.route(m)
+  if m == nil then return end
+  local rec = cur
+  local S = rec.S
+  local t = m.event_type
+  local list = (t ~= nil and routes[t]) or routes["*"]
+  if rawequal(m, rec.m) then rec.fwd = true end
+  rec.sent = true
+  if S then S.n_out = S.n_out + 1 end
+  if list == nil or list[1] == nil then return route_end(m) end
+  route_of[m], route_at[m] = list, 1
+  push(list[1], m, (rec.hops or 0) + 1, rec.origin)
+end
+
+-- An item of S on event m is finished: the event goes on along its route. A declared
+-- analyzer reached through an explicit chain (analyze_event, default_analyzer) that
+-- did not pass the event on itself (`unsent`) passes it to its default_analyzer or
+-- default_output, as a Dragonfly script would.
+-- Returns true when it sent the event on (counted in S's n_out).
+route_on = function(S, m, hops, o, unsent)
+  local list = m ~= nil and route_of[m]
+  if not list then
+    return unsent and S.declared and pass_on(S, m, hops, o) or false
+  end
+  local at = route_at[m]
+  if list[at] ~= S then return false end
+  S.n_out = S.n_out + 1
+  at = at + 1
+  local nxt = list[at]
+  if nxt == nil then
+    route_of[m], route_at[m] = nil, nil
+    route_end(m)
+    return true
+  end
+  route_at[m] = at
+  push(nxt, m, hops + 1, o)
+  return true
+end
+
 -- what Python calls ----------------------------------------------------------------
 
 -- Run one batch through an input script. `events` is a Lua table whose slots
--- hold decoded records (Python dicts) or nil for lines that were not valid JSON.
-function K.run_batch(events, n, input_id)
+-- hold decoded records (Python dicts) or nil for lines that were not valid JSON;
+-- `lanes` (optional) each event's lane key (nil: a lane of its own).
+function K.run_batch(events, n, input_id, lanes)
   local S = scripts[input_id]
-  for i = 1, n do push(S, events[i], 0) end
+  if lanes then
+    for i = 1, n do admit_origin(i, S, events[i], lanes[i]) end
+  else
+    for i = 1, n do admit_origin(i, S, events[i], nil) end
+  end
   drain()
+  for i = 1, n do org_left[i], org_lane[i], org_S[i], org_m[i] = nil, nil, nil, nil end
+end
+
+-- An analyst's verdict (a table) to every analyzer that defines feedback(fb), in
+-- config order, each after the events it has already taken (sequential scripts).
+function K.run_feedback(value)
+  local ids = {}
+  for id, S in pairs(scripts) do
+    if S.kind == "analyzer" and S.feedback then ids[#ids + 1] = id end
+  end
+  table.sort(ids)
+  for _, id in ipairs(ids) do enqueue(scripts[id], value, 0, nil, false, "feedback") end
+  drain()
+  return #ids
 end
 
 -- Deliver (analyzer id, table) pairs from fired timers.
 function K.run_timers(ids, values, n)
   for i = 1, n do
     local S = scripts[ids[i]]
-    if S then push(S, values[i], 0) end
+    if S then push(S, values[i], 0, nil) end
   end
   drain()
 end
@@ -818,9 +1160,12 @@ end
 function K.add_script(S)
   scripts[S.id] = S
   S.n_in, S.n_out, S.n_drop, S.n_err, S.n_redis, S.consecutive, S.time = 0, 0, 0, 0, 0, 0, 0
+  S.last_error = "" -- set now: adding the key when a script ran out of memory would need memory
   S.quarantined = false
+  S.qtypes, S.n_quarantines = {}, 0
+  S.retry = H.quarantine_retry or 10
   S.coro = S.coro or false
-  if S.sequential then S.waitq = { head = 1, tail = 0, hops = {} } end
+  if S.sequential then S.waitq = { head = 1, tail = 0, hops = {}, org = {}, hook = {} } end
   if S.kind == "analyzer" then
     analyzers_by_tag[S.tag] = S
     analyzers_by_tag[str_lower(S.tag)] = S
@@ -838,20 +1183,25 @@ function K.link()
     S.next_analyzer = S.default_analyzer ~= "" and lookup(analyzers_by_tag, S.default_analyzer) or nil
     S.next_output = S.default_output ~= "" and lookup(outputs_by_tag, S.default_output) or nil
   end
+  build_routes()
 end
 
 function K.set_quarantined(id, flag)
   local S = scripts[id]
   S.quarantined = flag
-  if not flag then S.consecutive = 0 end
+  if not flag then S.consecutive, S.fails, S.qtypes = 0, nil, {} end
 end
 
 function K.stats()
   local out = {}
   for id, S in pairs(scripts) do
+    local types = {}
+    for t in pairs(S.qtypes) do types[#types + 1] = t == "" and "(no event_type)" or t end
+    table.sort(types)
     out[#out + 1] = {
       id = id, tag = S.tag, kind = S.kind, n_in = S.n_in, n_out = S.n_out, n_drop = S.n_drop, n_err = S.n_err,
-      n_redis = S.n_redis, time = S.time * SAMPLE_EVERY, quarantined = S.quarantined,
+      n_redis = S.n_redis, time = S.time * SAMPLE_EVERY, quarantined = S.quarantined or types[1] ~= nil,
+      quarantined_types = concat(types, ","), quarantines = S.n_quarantines + (S.quarantined and 1 or 0),
     }
   end
   local unknown = {}
@@ -899,7 +1249,7 @@ function K.analyze_event(...)
   rec.sent = true
   local S = rec.S
   if S then S.n_out = S.n_out + 1 end
-  push(target, t, hops)
+  push(target, t, hops, rec.origin)
 end
 
 -- Run an output script's format(event) under its own budget, from whatever
@@ -984,7 +1334,12 @@ end
 
 -- forget queued work and pending commands after the kernel itself failed mid-batch
 function K.reset()
-  q_s, q_m, q_h, q_head, q_tail, work = {}, {}, {}, 1, 0, 0
+  q_s, q_m, q_h, q_o, q_a, q_k, q_head, q_tail, work = {}, {}, {}, {}, {}, {}, 1, 0, 0
+  org_left, org_lane, org_S, org_m, lane_busy, lane_q = {}, {}, {}, {}, {}, {}
+  for _, S in pairs(scripts) do
+    S.busy, S.inflight = false, nil
+    if S.waitq then S.waitq = { head = 1, tail = 0, hops = {}, org = {}, hook = {} } end
+  end
   args, args_n, out_bytes, pend_argc = {}, 0, 0, {}
   pend_kind, pend_rec, pend_tk, pend_S, pend_n = {}, {}, {}, {}, 0
   ready_rec, ready_tk, ready_val, ready_err, ready_n = {}, {}, {}, {}, 0

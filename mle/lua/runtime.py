@@ -13,8 +13,9 @@ import importlib
 import logging
 import math
 import socket
+import time
 import urllib.request
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -24,6 +25,7 @@ import hiredis
 import orjson
 
 from mle.errors import ScriptLoadError
+from mle.lua.analysis import runs_ahead_safely
 from mle.lua.bridge import JSON_NULL, EventTracker, lua_getitem, lua_items, lua_len
 from mle.root import Root
 
@@ -66,7 +68,9 @@ class LuaEngine:
     """The Lua side of a worker. ``emit(output_index, value)`` receives every value a
     script sends to an output (index -1 = log, -2 = stats); ``log_script(script_id,
     level, text)`` every message; ``arm_timer(script_id, seconds, value)`` timers;
-    ``dead_letter(output_index, value, reason)`` what an output script could not format."""
+    ``dead_letter(output_index, value, reason)`` what an output script could not format.
+    ``cjson_floats``: write the floats scripts compute with 14 significant digits, as
+    Dragonfly's cjson did (for Dragonfly roots)."""
 
     def __init__(
         self,
@@ -81,12 +85,16 @@ class LuaEngine:
         dead_letter: Callable[[int, Any, str], None],
         worker_id: int = 0,
         budgeted: bool = True,
+        cjson_floats: bool = False,
+        home_net: tuple[str, ...] = (),
+        quarantine_retry: float = 10.0,
     ) -> None:
         self.root = root
         self.runtime_name = runtime
         self.max_memory_mb = max_memory_mb
         self._module = importlib.import_module(RUNTIME_MODULES[runtime])
-        self.tracker = EventTracker(type(self._module.LuaRuntime().table()), max_bytes=max_memory_mb << 20)
+        self.tracker = EventTracker(type(self._module.LuaRuntime().table()), max_bytes=max_memory_mb << 20,
+                                    cjson_floats=cjson_floats)
         self.lua = self._module.LuaRuntime(
             attribute_handlers=(lua_getitem, self.tracker.lua_setitem),
             register_eval=False,
@@ -102,6 +110,8 @@ class LuaEngine:
         self._dead_letter = dead_letter
         self.worker_id = worker_id
         self.budgeted = budgeted
+        self.home_net = home_net
+        self.quarantine_retry = quarantine_retry
         self.scripts: dict[int, ScriptInfo] = {}
         self._records: dict[int, Any] = {}
         self._table_from = self.lua.table_from
@@ -120,6 +130,8 @@ class LuaEngine:
                 "redis_available": lambda: self._redis is not None,
                 "log": self._log_script,
                 "timer": self._arm_timer,
+                "now": time.monotonic,
+                "quarantine_retry": self.quarantine_retry,
                 "read_file": self._read_file,
                 "find_module": self._find_module,
                 "json_encode": self._json_encode,
@@ -132,6 +144,7 @@ class LuaEngine:
                 "worker_id": self.worker_id,
                 "max_memory_kb": self.max_memory_mb * 1024,
                 "budgeted": self.budgeted,
+                "home_net": self._table_from(list(self.home_net)),
                 "iterex": python.iterex,
                 "items": lua_items,
                 "len": lua_len,
@@ -146,6 +159,7 @@ class LuaEngine:
             compat = runner(_lua_source("compat54.lua"), "@mle/lua/compat54.lua")
         patterns = runner(_lua_source("patterns.lua"), "@mle/lua/patterns.lua")
         runner(_lua_source("sandbox.lua"), "@mle/lua/sandbox.lua", kernel, host, compat, patterns)
+        kernel.redisml = runner(_lua_source("redisml.lua"), "@mle/lua/redisml.lua")
         lua.globals().python = None
         return kernel
 
@@ -164,9 +178,12 @@ class LuaEngine:
         sequential: bool = False,
         allow_network: bool = False,
         allow_eval: bool = False,
+        settings: Mapping[str, Any] | None = None,
     ) -> int:
         """Create the script's environment, compile it and run its top-level chunk.
-        Raises :class:`ScriptLoadError` naming the script and the problem."""
+        A sequential script whose source proves it sends one Redis command per event
+        lets its events run ahead (:mod:`mle.lua.analysis`). Raises
+        :class:`ScriptLoadError` naming the script and the problem."""
         script_id = len(self.scripts) + 1
         if path is None:
             source, chunkname = PASS_THROUGH_SOURCE, f"={kind} {tag} (built-in pass-through)"
@@ -186,8 +203,11 @@ class LuaEngine:
                 "budget": max(1, math.ceil(max_instructions / self.kernel.HOOK_COUNT)),
                 "quarantine_after": quarantine_after,
                 "sequential": sequential,
+                "ahead": sequential and self._runs_ahead(tag, source),
+                "redis_hint": "hiredis" in source,
                 "allow_network": allow_network,
                 "allow_eval": allow_eval,
+                "settings": self._to_lua(dict(settings or {})),
             }
         )
         self.scripts[script_id] = ScriptInfo(script_id, kind, tag, path, label)
@@ -202,7 +222,14 @@ class LuaEngine:
             raise ScriptLoadError(f"{label}: {chunkname.lstrip('@=')}: {err}")
         if not self.kernel.bind_hooks(record) and record.setup is None:
             raise ScriptLoadError(f"{label}: {chunkname.lstrip('@=')} defines no {_hook_name(kind)} function")
+        if record.declare_error:
+            raise ScriptLoadError(f"{label}: {chunkname.lstrip('@=')}: {record.declare_error}")
         return script_id
+
+    def _runs_ahead(self, tag: str, source: str) -> bool:
+        verdict = runs_ahead_safely(source)
+        log.debug("%s: events %s (%s)", tag, "run ahead" if verdict.ok else "run one at a time", verdict.reason)
+        return verdict.ok
 
     def add_output(self, tag: str, index: int) -> None:
         """Make ``dragonfly.output_event(tag, ...)`` reach output ``index``."""
@@ -227,6 +254,10 @@ class LuaEngine:
             info = self.scripts[script_id]
             raise ScriptLoadError(f"{info.label}: script defines no {_hook_name(info.kind)} function")
 
+    def uses_redis(self) -> bool:
+        """Whether any script connected to Redis or names hiredis in its source."""
+        return bool(self.kernel.any_redis())
+
     def set_trace(self, callback: Callable[[int], None] | None) -> None:
         """Call ``callback(script_id)`` before every script call (isolation mode), or stop."""
         self.kernel.set_trace(callback)
@@ -236,9 +267,17 @@ class LuaEngine:
         self.kernel.set_quarantined(script_id, flag)
 
     # running ------------------------------------------------------------------------
-    def run_batch(self, events: list, input_script: int) -> None:
-        """Run decoded records (None for invalid lines) through an input script."""
-        self.kernel.run_batch(self._table_from(events), len(events), input_script)
+    def run_batch(self, events: list, input_script: int, lanes: list | None = None) -> None:
+        """Run decoded records (None for invalid lines) through an input script. With
+        ``lanes`` (a key per event, None for an event of its own), the events of one
+        lane run one at a time, whole chain, in order (serial semantics per shard)."""
+        table_from = self._table_from
+        self.kernel.run_batch(table_from(events), len(events), input_script, lanes and table_from(lanes))
+
+    def run_feedback(self, value: dict) -> int:
+        """Hand an analyst's verdict to every analyzer that defines ``feedback(fb)``;
+        returns how many do."""
+        return int(self.kernel.run_feedback(value))
 
     def run_timers(self, fired: list[tuple[int, Any]]) -> None:
         """Deliver fired timers: (analyzer script id, value) pairs."""
@@ -252,6 +291,14 @@ class LuaEngine:
 
     def memory_kb(self) -> float:
         return float(self.kernel.memory_kb())
+
+    def declared_event_types(self) -> dict[str, list[str]]:
+        """The event types each analyzer declared (``analyzer = { event_types = ... }``), by tag."""
+        declared = {}
+        for script_id, record in self._records.items():
+            if record.declared is not None and self.scripts[script_id].kind == "analyzer":
+                declared[record.tag] = [str(t) for t in record.declared.event_types.values()]
+        return declared
 
     def script_stats(self) -> tuple[list[dict], dict[str, int]]:
         """Per-script counters and counts of events sent to unknown tags."""

@@ -470,9 +470,43 @@ local function annotate_table(msg, tag, score, reason)
   return score
 end
 
+-- mle.settings{ name = default, ... }: the analyzer's parameters, its defaults overridden
+-- by the `settings` table of its config.lua entry; a name the analyzer does not know is
+-- an error naming it (a typo in config.lua must not pass silently)
+local function make_settings(S)
+  return function(defaults)
+    if rawtype(defaults) ~= "table" then error("mle.settings expects a table of defaults", 2) end
+    local out = {}
+    for k, v in pairs(defaults) do out[k] = v end
+    local given = S.settings
+    if given then
+      for k, v in pairs(given) do
+        if defaults[k] == nil then
+          local known = {}
+          for name in pairs(defaults) do known[#known + 1] = tostring(name) end
+          table.sort(known)
+          error(str_format("settings: %q is not a setting of %s (it has: %s)", tostring(k), S.tag,
+            concat(known, ", ")), 2)
+        end
+        if rawtype(v) ~= rawtype(defaults[k]) then
+          error(str_format("settings: %s must be a %s like its default, not a %s", tostring(k),
+            rawtype(defaults[k]), rawtype(v)), 2)
+        end
+        out[k] = v
+      end
+    end
+    return out
+  end
+end
+
+local HOME_NET = {}
+for i = 1, #(H.home_net or {}) do HOME_NET[i] = H.home_net[i] end
+
 local function make_mle(S)
   local tag = S.tag
-  local lib = { tag = tag, worker = H.worker_id }
+  local home_net = {}
+  for i = 1, #HOME_NET do home_net[i] = HOME_NET[i] end
+  local lib = { tag = tag, worker = H.worker_id, route = K.route, settings = make_settings(S), home_net = home_net }
   function lib.score(msg, score)
     if rawtype(msg) == "table" then return annotate_table(msg, tag, score) end
     return h_annotate(msg, tag, score)
@@ -586,6 +620,16 @@ function K.new_env(S)
       if rawtype(t) == "userdata" and dgetmetatable(t) == POBJ_MT then return py_pairs(t) end
       return pairs(t)
     end
+    -- nor does its ipairs index userdata: walk a Python list by index until nil
+    local function py_inext(t, i)
+      i = i + 1
+      local v = t[i]
+      if v ~= nil then return i, v end
+    end
+    env.ipairs = function(t)
+      if rawtype(t) == "userdata" and dgetmetatable(t) == POBJ_MT then return py_inext, t, 0 end
+      return ipairs(t)
+    end
   end
   env.dragonfly = make_dragonfly(S)
   if S.allow_network then -- legacy scripts call these as bare globals
@@ -620,8 +664,9 @@ function K.bind_hooks(S)
     local f = rawget(S.env, name)
     return rawtype(f) == "function" and f or nil
   end
-  S.loop, S.setup, S.format = hook("loop"), hook("setup"), hook("format")
+  S.loop, S.setup, S.format, S.feedback = hook("loop"), hook("setup"), hook("format"), hook("feedback")
   if S.kind == "output" then return S.format ~= nil end
+  if S.kind == "analyzer" then S.declared, S.declare_error = K.read_declaration(rawget(S.env, "analyzer")) end
   return S.loop ~= nil
 end
 

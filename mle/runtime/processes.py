@@ -8,12 +8,12 @@ import faulthandler
 import gc
 import logging
 import signal
-import sys
 from dataclasses import dataclass, field
 
 import setproctitle
 import zmq
 
+from mle import logformat
 from mle.config import Config
 from mle.redis.pipe import RedisAddress
 from mle.runtime import wire
@@ -29,6 +29,8 @@ class ChildSpec:
     redis: RedisAddress
     workers: int
     log_level: int = logging.WARNING
+    log_format: str = "text"  # text, json or kv (mle.logformat)
+    quiet_scripts: bool = False  # scripts' print() not shown
     keep_going: bool = False
     out: str | None = None  # sink: everything to one file ("-" = stdout)
     replay_files: tuple[str, ...] = ()  # source: replay these files instead of the inputs
@@ -36,18 +38,13 @@ class ChildSpec:
     quarantined: tuple[tuple[str, str], ...] = field(default_factory=tuple)  # (kind, tag) for new workers
 
 
-def child_setup(name: str, level: int) -> None:
+def child_setup(name: str, level: int, log_format: str = "text", quiet_scripts: bool = False) -> None:
     """Process title ("mle: worker-0" in ps/top), logging with the process's name;
     signals belong to the supervisor."""
     setproctitle.setproctitle(f"mle: {name}")
     die_with_parent()
     relax_cyclic_gc()
-    logging.basicConfig(
-        level=level,
-        format=f"%(asctime)s %(levelname)s {name} %(name)s: %(message)s",
-        stream=sys.stderr,
-        force=True,
-    )
+    logformat.configure(level, log_format, name, quiet_scripts)
     # Ctrl-C reaches the whole process group: only the supervisor acts on it
     for signum in (signal.SIGINT, signal.SIGHUP, signal.SIGUSR1):
         signal.signal(signum, signal.SIG_IGN)

@@ -117,3 +117,38 @@ def make_splitter(key: str, workers: int) -> Callable[[list[bytes]], list[list[b
         return out
 
     return split_by_flow
+
+
+LaneKey = Callable[[dict], object]
+
+
+def _tuple_lane(record: dict) -> str | None:
+    """The direction-independent 5-tuple of a decoded record, or None."""
+    src, dest = record.get("src_ip"), record.get("dest_ip")
+    if src is None or dest is None:
+        return None
+    a = f"{src}|{record.get('src_port', '')}"
+    b = f"{dest}|{record.get('dest_port', '')}"
+    low, high = (a, b) if a <= b else (b, a)
+    return f"{low}|{high}|{record.get('proto', '')}"
+
+
+def make_lane_key(key: str) -> LaneKey:
+    """The lane of a decoded record inside a worker: the same key the source shards by
+    (so every event of a shard reaches one worker, and there one lane), or None for an
+    event that is a lane of its own. Lane keys are compared, never hashed to workers."""
+    if key in ("flow_id", "flow"):
+
+        def by_flow(record: dict) -> object:
+            flow_id = record.get("flow_id")
+            return flow_id if flow_id is not None else _tuple_lane(record)
+
+        return by_flow
+    if key in ("5-tuple", "five_tuple"):
+        return _tuple_lane
+
+    def by_field(record: dict) -> object:
+        value = record.get(key)
+        return value if type(value) in (str, int) else None
+
+    return by_field

@@ -13,13 +13,16 @@ replacement). The sink ends when every worker has said it is done.
 from __future__ import annotations
 
 import collections
+import time
 
 import zmq
 
 from mle.connectors import Context
 from mle.deadletter import DeadLetterWriter
 from mle.delivery import Delivery
+from mle.findings import FindingScanner
 from mle.runtime import wire
+from mle.runtime.live import LIVE_INTERVAL, sink_report
 from mle.runtime.processes import ChildSpec, child_setup, control_socket, report
 from mle.summary import add_counters
 
@@ -45,7 +48,7 @@ class _Recent:
 
 def sink_main(spec: ChildSpec) -> None:
     """Entry point of the sink process (spawned by the supervisor)."""
-    child_setup("sink", spec.log_level)
+    child_setup("sink", spec.log_level, spec.log_format, spec.quiet_scripts)
     context = zmq.Context()
     control = control_socket(context, spec.endpoints, "sink")
     dead_letters = DeadLetterWriter(spec.config.dead_letter_path)
@@ -68,6 +71,8 @@ def sink_main(spec: ChildSpec) -> None:
     acks = wire.socket(context, zmq.PUSH, connect=spec.endpoints.acks)
     acks.setsockopt(zmq.SNDHWM, 0)  # acks are tiny; never block the sink on them
     acks.setsockopt(zmq.LINGER, 5000)
+    findings = delivery.tap = FindingScanner()  # the latest findings, for the HTTP API
+    next_live = time.monotonic()
     report(control, "ready")
     written = _Recent(_REMEMBERED)
     totals: dict = {}  # the workers' counters for every result written
@@ -79,6 +84,9 @@ def sink_main(spec: ChildSpec) -> None:
     try:
         while len(ended) < spec.workers:
             ready = dict(poller.poll(200))
+            if time.monotonic() >= next_live:
+                report(control, "live", sink_report(delivery, dead_letters, findings))
+                next_live = time.monotonic() + LIVE_INTERVAL
             if pull in ready:
                 done: list[int] = []
                 for _ in range(64):  # a few messages per wake-up, acknowledged together

@@ -26,6 +26,8 @@ from mle.connectors import Context
 from mle.deadletter import DeadLetterWriter
 from mle.pipeline import build_sources
 from mle.runtime import wire
+from mle.runtime.latency import LatencyHistogram
+from mle.runtime.live import source_report
 from mle.runtime.processes import ChildSpec, child_setup, control_socket, report
 from mle.runtime.shard import make_splitter
 from mle.sources.base import Batch, Source
@@ -63,6 +65,7 @@ class InFlight:
     lines: list[bytes]
     groups: list[AckGroup] = field(default_factory=list)
     isolate: bool = False
+    read_at: float = 0.0  # when its oldest line was read (monotonic)
 
 
 class Dispatcher:
@@ -85,6 +88,8 @@ class Dispatcher:
         self.buffers: dict[tuple[int, str], list[bytes]] = {}
         self.buffer_groups: dict[tuple[int, str], list[AckGroup]] = {}
         self.buffer_started: dict[tuple[int, str], float] = {}
+        self.buffer_read: dict[tuple[int, str], float] = {}  # when the oldest line of a buffer was read
+        self.latency = LatencyHistogram()  # read -> acknowledged by the sink (written)
         self.in_flight: dict[int, InFlight] = {}
         self.next_id = 1
         self.ended: set[int] = set()
@@ -114,6 +119,7 @@ class Dispatcher:
                 buffer = self.buffers[key] = []
                 self.buffer_groups[key] = []
                 self.buffer_started[key] = now
+                self.buffer_read[key] = batch.read_at
             if group is not None:
                 self.buffer_groups[key].append(group)
             # keep batches at batch_size: a buffer that fills is sent, the rest starts the next
@@ -125,10 +131,11 @@ class Dispatcher:
                 buffer = self.buffers[key] = []
                 self.buffer_groups[key] = [group] if group is not None and lines else []
                 self.buffer_started[key] = now
+                self.buffer_read[key] = batch.read_at
                 room = self.batch_size
             buffer.extend(lines)
             if not buffer:
-                del self.buffers[key], self.buffer_groups[key], self.buffer_started[key]
+                del self.buffers[key], self.buffer_groups[key], self.buffer_started[key], self.buffer_read[key]
         if group is not None:
             group.dispatched = True
             group.maybe_done()
@@ -137,7 +144,7 @@ class Dispatcher:
         lines = self.buffers.pop(key)
         groups = self.buffer_groups.pop(key)
         del self.buffer_started[key]
-        self.send_batch(key[0], key[1], lines, groups)
+        self.send_batch(key[0], key[1], lines, groups, read_at=self.buffer_read.pop(key))
 
     def flush_due(self) -> None:
         now = time.monotonic()
@@ -151,14 +158,14 @@ class Dispatcher:
 
     # batches out ---------------------------------------------------------------------
     def send_batch(self, worker: int, tag: str, lines: list[bytes], groups: list[AckGroup],
-                   isolate: bool = False, batch_id: int | None = None) -> None:
+                   isolate: bool = False, batch_id: int | None = None, read_at: float = 0.0) -> None:
         if batch_id is None:
             batch_id = self.next_id
             self.next_id += 1
             self.counts["batches"] += 1
         for group in groups:
             group.outstanding += 1
-        self.in_flight[batch_id] = InFlight(worker, tag, lines, groups, isolate)
+        self.in_flight[batch_id] = InFlight(worker, tag, lines, groups, isolate, read_at or time.monotonic())
         self._send(worker, wire.pack(["B", batch_id, tag, lines, isolate]))
 
     def _send(self, worker: int, data: bytes) -> None:
@@ -208,9 +215,17 @@ class Dispatcher:
                     self.restart_pending.add(command[1])
                     self.commands.append(command)
 
+    def in_flight_per_worker(self) -> dict[int, int]:
+        """Batches sent to each worker and not yet written (a queue depth)."""
+        counts = dict.fromkeys(range(self.workers), 0)
+        for record in self.in_flight.values():
+            counts[record.worker] += 1
+        return counts
+
     def _acknowledged(self, batch_id: int) -> None:
         record = self.in_flight.pop(batch_id, None)
         if record is not None:
+            self.latency.observe(time.monotonic() - record.read_at, len(record.lines))
             for group in record.groups:
                 group.release()
 
@@ -238,7 +253,8 @@ class Dispatcher:
                 continue
             if batch_id != crashed:
                 self.counts["redelivered"] += 1
-                self.send_batch(worker, record.tag, record.lines, record.groups, record.isolate, batch_id)
+                self.send_batch(worker, record.tag, record.lines, record.groups, record.isolate, batch_id,
+                                record.read_at)
                 for group in record.groups:
                     group.outstanding -= 1  # send_batch counted it again
             elif record.isolate:
@@ -252,7 +268,7 @@ class Dispatcher:
             else:
                 self.counts["isolated"] += 1
                 for line in record.lines:
-                    self.send_batch(worker, record.tag, [line], record.groups, isolate=True)
+                    self.send_batch(worker, record.tag, [line], record.groups, isolate=True, read_at=record.read_at)
                 for group in record.groups:
                     group.release()
         if worker in self.ended:
@@ -261,7 +277,7 @@ class Dispatcher:
 
 def source_main(spec: ChildSpec) -> None:
     """Entry point of the source process (spawned by the supervisor)."""
-    child_setup("source", spec.log_level)
+    child_setup("source", spec.log_level, spec.log_format, spec.quiet_scripts)
     config = spec.config
     zcontext = zmq.Context()
     control = control_socket(zcontext, spec.endpoints, "source")
@@ -295,8 +311,14 @@ def source_main(spec: ChildSpec) -> None:
         totals = [s.progress()[1] for s in sources]
         report(control, "progress", done, None if None in totals else sum(totals))
 
+    def periodic() -> None:  # every half second: progress of a replay, the live report for the HTTP API
+        if replay:
+            progress()
+        report(control, "live", source_report(sources, dispatcher.latency, batches.qsize(),
+                                              dispatcher.in_flight_per_worker(), dead_letters.count))
+
     try:
-        _dispatch(dispatcher, batches, threads, stop, progress if replay else None)
+        _dispatch(dispatcher, batches, threads, stop, periodic)
         for source in sources:
             with contextlib.suppress(OSError):
                 source.close()

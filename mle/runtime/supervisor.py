@@ -40,6 +40,7 @@ from mle.errors import MLEError
 from mle.pipeline import Flags, connect_redis, start_redis, stats_line
 from mle.reload import ConfigFile, load_new_scripts
 from mle.runtime import wire
+from mle.runtime.api_bridge import SupervisorApi
 from mle.runtime.heartbeat import Heartbeat
 from mle.runtime.processes import ChildSpec
 from mle.runtime.sink_proc import sink_main
@@ -76,7 +77,7 @@ class Supervisor:
 
     def __init__(self, config: Config, *, workers: int, flags: Flags, replay_files: tuple[str, ...] = (),
                  replay_input: str = "", out: str | None = None, keep_going: bool = False,
-                 log_level: int = logging.WARNING,
+                 log_level: int = logging.WARNING, log_format: str = "text", quiet_scripts: bool = False,
                  on_progress: Callable[[int, int | None], None] | None = None) -> None:
         self.config = config
         self.workers = workers
@@ -84,7 +85,8 @@ class Supervisor:
         self.spawn = multiprocessing.get_context("spawn")
         self.endpoints = Endpoints(config.run_dir)
         self.spec = ChildSpec(config=config, endpoints=self.endpoints, redis=None,  # type: ignore[arg-type]
-                              workers=workers, log_level=log_level, keep_going=keep_going, out=out,
+                              workers=workers, log_level=log_level, log_format=log_format,
+                              quiet_scripts=quiet_scripts, keep_going=keep_going, out=out,
                               replay_files=tuple(replay_files), replay_input=replay_input)
         self.children: dict[str, Child] = {}
         self.quarantined: set[tuple[str, str]] = set()
@@ -95,6 +97,7 @@ class Supervisor:
         self.config_file = ConfigFile(config.root.config_file)
         self.started = 0.0
         self.on_progress = on_progress  # (bytes read, total bytes or None) while replaying
+        self.api: SupervisorApi | None = None  # the HTTP API's end here, when it is served
 
     # the run -----------------------------------------------------------------------
     def run(self) -> Summary:
@@ -110,11 +113,15 @@ class Supervisor:
         # old connection is seen closed: the new one must take the name over
         self.control.setsockopt(zmq.ROUTER_HANDOVER, 1)
         try:
+            if self.api is not None:
+                self.api.host.start(address)
             self._start_all()
             self.started = time.monotonic()
             self._watch()
             return self._summary(time.monotonic() - self.started)
         finally:
+            if self.api is not None:
+                self.api.host.stop()
             self._terminate_all()
             self.control.close()
             self.zmq.term()
@@ -163,6 +170,8 @@ class Supervisor:
 
     # messages from children -------------------------------------------------------------
     def _receive(self, timeout_ms: int) -> None:
+        if self.api is not None:
+            self.api.tick()
         if not self.control.poll(timeout_ms):
             return
         while True:
@@ -176,6 +185,8 @@ class Supervisor:
         child = self.children.get(name)
         if child is None:
             return
+        if self.api is not None:
+            self.api.on_message(name, message)
         kind = message[0]
         if kind == "ready":
             child.ready = True
@@ -318,6 +329,8 @@ class Supervisor:
             pipe.close()
             dead_letters.close()
         if not loaded:
+            if self.api is not None:
+                self.api.reloaded(False)
             return
         self.quarantined.clear()  # the new scripts start clean
         self.to_retire = deque(range(self.workers))
@@ -334,6 +347,8 @@ class Supervisor:
                 self._send(child.name, "retire")
                 return
         log.info("scripts reloaded")
+        if self.api is not None:
+            self.api.reloaded(True)  # every worker runs the new scripts
 
     def _replace_retired(self, index: int, child: Child) -> None:
         _, finished = child.retired  # type: ignore[misc]  # its counters reached the sink with its results

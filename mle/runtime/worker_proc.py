@@ -25,6 +25,7 @@ from mle.errors import MLEError
 from mle.redis.pipe import RedisPipe
 from mle.runtime import wire
 from mle.runtime.heartbeat import Heartbeat
+from mle.runtime.live import LIVE_INTERVAL
 from mle.runtime.processes import ChildSpec, child_setup, control_socket, report
 from mle.summary import counters_since
 from mle.worker import BatchResult, Worker
@@ -35,7 +36,7 @@ FINISHED_REMEMBERED = 1024  # batch ids a retiring worker reports as done (far m
 def worker_main(spec: ChildSpec, index: int) -> None:
     """Entry point of worker ``index`` (spawned by the supervisor)."""
     name = f"worker-{index}"
-    child_setup(name, spec.log_level)
+    child_setup(name, spec.log_level, spec.log_format, spec.quiet_scripts)
     context = zmq.Context()
     control = control_socket(context, spec.endpoints, name)
     try:
@@ -85,8 +86,12 @@ def _serve(spec: ChildSpec, index: int, context: zmq.Context, control: zmq.Socke
     poller.register(pull, zmq.POLLIN)
     poller.register(control, zmq.POLLIN)
     finished: deque[int] = deque(maxlen=FINISHED_REMEMBERED)
+    next_live = time.monotonic()
     try:
         while True:
+            if time.monotonic() >= next_live:  # counters for the HTTP API
+                report(control, "live", {**worker.counters(), "event_types": engine.declared_event_types()})
+                next_live = time.monotonic() + LIVE_INTERVAL
             due = worker.timers.next_due()
             timeout = 200 if due is None else max(0, min(200, int((due - time.monotonic()) * 1000) + 1))
             ready = dict(poller.poll(timeout))
@@ -114,6 +119,10 @@ def _serve(spec: ChildSpec, index: int, context: zmq.Context, control: zmq.Socke
                     worker.quarantine_tag(command[1], command[2])
                 elif command[0] == "stats":
                     report(control, "stats", worker.counters())
+                elif command[0] == "feedback":  # an analyst's verdict (HTTP API): [request id, verdict]
+                    taken, result = worker.feedback(command[2])
+                    send(None, result)
+                    report(control, "feedback", command[1], taken)
                 elif command[0] == "retire":
                     send(None, worker.fire_timers(math.inf))
                     report(control, "retired", worker.counters(), list(finished))

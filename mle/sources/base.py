@@ -17,6 +17,7 @@ from abc import ABC, abstractmethod
 from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from time import monotonic
 from typing import Any
 
 from mle.connectors import Context, Endpoint
@@ -32,6 +33,7 @@ class Batch:
     lines: list[bytes]
     on_done: Callable[[], None] | None = None
     size: int = 0  # bytes consumed from the source (for progress)
+    read_at: float = field(default_factory=monotonic)  # when it was read (latency is measured from here)
 
 
 @dataclass

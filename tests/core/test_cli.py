@@ -103,15 +103,17 @@ def test_check_reports_scripts_and_fails_on_a_broken_one(tmp_path):
     result = run_mle("check", "-r", str(root))
     assert result.returncode == 0
     assert "analyzer event-counter" in result.stderr.decode()
-    (root / "analyzers/event-counter.lua").write_text("function loop(msg)\n  local x = \nend\n")
+    (root / "analyzers/event-counter.lua").write_text(
+        'analyzer = { event_types = "*" }\nfunction loop(msg)\n  local x = \nend\n')
     broken = run_mle("check", "-r", str(root))
     assert broken.returncode == 3
-    assert 'analyzers[1] (tag "event-counter"): analyzers/event-counter.lua:3:' in broken.stderr.decode()
+    assert 'analyzers[1] (tag "event-counter"): analyzers/event-counter.lua:4:' in broken.stderr.decode()
 
 
 def test_keep_going_processes_and_exits_3(tmp_path):
     root = shipped_root(tmp_path)
-    (root / "analyzers/event-counter.lua").write_text("function setup() error('model missing') end\n"
+    (root / "analyzers/event-counter.lua").write_text('analyzer = { event_types = "*" }\n'
+                                                      "function setup() error('model missing') end\n"
                                                       "function loop(msg) end\n")
     result = run_mle("replay", "-r", str(root), "--keep-going", "--out", str(tmp_path / "o.json"))
     assert result.returncode == 3

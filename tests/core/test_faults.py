@@ -4,7 +4,9 @@ error is counted and logged; a script that keeps failing is quarantined."""
 from __future__ import annotations
 
 import logging
+import time
 
+import orjson
 import pytest
 
 from mle.errors import ScriptLoadError
@@ -67,7 +69,50 @@ def test_repeated_failures_quarantine_the_script(chain, caplog):
     out = {e["i"]: e for e in h.events("out")}
     assert sorted(out) == list(range(1, 9))
     assert out[7]["mle"]["errors"] == [{"analyzer": "flaky", "hook": "loop", "error": "skipped: script is quarantined"}]
-    assert "quarantined after 3 consecutive failures" in caplog.text
+    assert "quarantined for events without an event_type after 3 consecutive failures" in caplog.text
+
+
+TYPED = """
+function loop(msg)
+  if msg.event_type ~= "dns" and not msg.fixed then error("cannot score " .. msg.event_type) end
+  msg.scored = true
+  dragonfly.analyze_event(default_analyzer, msg)
+end"""
+
+
+def typed(i: int, event_type: str, **extra: object) -> str:
+    return orjson.dumps({"i": i, "event_type": event_type, **extra}).decode()
+
+
+def test_quarantine_is_per_event_type_and_the_other_types_go_on(chain, caplog):
+    caplog.set_level(logging.ERROR)
+    h = chain(flaky=TYPED, extra=", quarantine_after = 3")
+    h.push([typed(i, "flow") for i in range(1, 4)] + [typed(4, "dns"), typed(5, "flow"), typed(6, "dns")])
+    out = {e["i"]: e for e in h.events("out")}
+    assert out[4]["scored"] and out[6]["scored"]  # dns is still scored
+    assert out[5]["mle"]["errors"][0]["error"] == "skipped: script is quarantined for flow events"
+    stats = h.stats("flaky")
+    assert stats["quarantined_types"] == "flow" and stats["quarantined"] and stats["quarantines"] == 1
+    assert "quarantined for flow events after 3 consecutive failures" in caplog.text
+
+
+def test_a_quarantined_type_is_retried_after_a_back_off_and_lifted_when_it_works(chain, caplog):
+    caplog.set_level(logging.WARNING)
+    h = chain(flaky=TYPED, extra=", quarantine_after = 2", quarantine_retry=0.2)
+    h.push([typed(1, "flow"), typed(2, "flow"), typed(3, "flow")])  # quarantined at 2, 3 skipped
+    time.sleep(0.25)  # past the retry time (monotonic clock): the next flow event is a retry
+    h.push([typed(4, "flow")])  # the retry fails: the wait doubles to 0.4 s
+    h.push([typed(5, "flow", fixed=True)])  # within the doubled wait: skipped even though it would work
+    assert "next retry in 0.4 s" in caplog.text
+    time.sleep(0.45)
+    h.push([typed(6, "flow", fixed=True), typed(7, "flow", fixed=True)])
+    out = {e["i"]: e for e in h.events("out")}
+    assert "skipped" in out[3]["mle"]["errors"][0]["error"]
+    assert "cannot score flow" in out[4]["mle"]["errors"][0]["error"]
+    assert "skipped" in out[5]["mle"]["errors"][0]["error"]
+    assert out[6]["scored"] and out[7]["scored"] and "mle" not in out[7]
+    assert h.stats("flaky")["quarantined_types"] == ""
+    assert "quarantine for flow events lifted: a retry succeeded" in caplog.text
 
 
 def test_an_input_script_failure_still_delivers_the_event(make_root, harness):

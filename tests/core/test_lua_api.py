@@ -364,3 +364,66 @@ def test_print_goes_to_the_log_with_the_script_name(run, caplog):
     caplog.set_level(logging.INFO, logger="mle.script")
     run('function loop(msg) print("hello", msg.event_type) end')
     assert "analyzer a: hello\tdns" in caplog.text
+
+
+FEEDBACK_CONFIG = """
+inputs = { { tag = "eve", uri = "file://x", script = "f.lua", default_analyzer = "a" } }
+analyzers = {
+  { tag = "a", script = "a.lua", default_analyzer = "", default_output = "out" },
+  { tag = "b", script = "b.lua", default_analyzer = "", default_output = "out" },
+}
+outputs = { { tag = "out", uri = "file://out.json" } }
+"""
+LEARNS = """
+local c
+function setup() c = assert(hiredis.connect()) end
+function loop(msg)
+  local bad = tonumber(c:command("HGET", "verdicts", tostring(msg.src_ip))) or 0
+  mle.score(msg, bad > 0 and 1 or 0)
+  dragonfly.output_event(default_output, msg)
+end
+function feedback(fb)
+  if fb.verdict == "malicious" then c:command("HINCRBY", "verdicts", fb.event.src_ip, 1) end
+end
+"""
+
+
+def test_feedback_reaches_the_analyzers_that_learn_and_changes_the_next_score(make_root, harness):
+    root = make_root(FEEDBACK_CONFIG, inputs={"f.lua": "function loop(msg) dragonfly.analyze_event('a', msg) end"},
+                     analyzers={"a.lua": LEARNS, "b.lua": "function loop(msg) end"})
+    h = harness(root)
+    h.push(['{"src_ip":"10.0.0.9"}'])
+    taken, _ = h.worker.feedback({"verdict": "malicious", "event": {"src_ip": "10.0.0.9"}})
+    h.push(['{"src_ip":"10.0.0.9"}'])
+    assert taken == 1  # only the analyzer that defines feedback(fb)
+    assert [e["mle"]["scores"]["a"] for e in h.events("out")] == [0.0, 1.0]
+
+
+def test_a_failing_feedback_hook_is_counted_and_costs_nothing_else(make_root, harness):
+    root = make_root(FEEDBACK_CONFIG, inputs={"f.lua": "function loop(msg) dragonfly.analyze_event('a', msg) end"},
+                     analyzers={"a.lua": "function loop(msg) dragonfly.output_event(default_output, msg) end\n"
+                                         "function feedback(fb) error('cannot learn') end",
+                                "b.lua": "function loop(msg) end"})
+    h = harness(root)
+    taken, _ = h.worker.feedback({"verdict": "benign"})
+    h.push(['{"x":1}'])
+    assert taken == 1
+    assert h.stats("a")["n_err"] == 1
+    assert h.events("out") == [{"x": 1}]
+
+
+@pytest.mark.parametrize("runtime", ["lua54", "luajit"])
+def test_pairs_and_ipairs_walk_event_lists_and_objects(make_root, harness, runtime):
+    root = make_root(FEEDBACK_CONFIG, inputs={"f.lua": "function loop(msg) dragonfly.analyze_event('b', msg) end"},
+                     analyzers={"a.lua": "function loop(msg) end", "b.lua": """
+                        function loop(msg)
+                          local items, keys = {}, {}
+                          for i, v in ipairs(msg.list) do items[#items + 1] = i .. "=" .. v end
+                          for k in pairs(msg.obj) do keys[#keys + 1] = k end
+                          table.sort(keys)
+                          msg.seen = table.concat(items, ",") .. ";" .. table.concat(keys, ",")
+                          dragonfly.output_event(default_output, msg)
+                        end"""})
+    h = harness(root, runtime=runtime)
+    h.push(['{"list":["a","b","c"],"obj":{"y":1,"x":2}}'])
+    assert h.events("out")[0]["seen"] == "1=a,2=b,3=c;x,y"

@@ -83,16 +83,30 @@ def test_a_configured_redis_is_used(make_root, tmp_path, redis_server, redis_cli
 
 def test_the_pipe_rides_out_a_server_restart(tmp_path):
     server = PrivateRedis(tmp_path / "run")
-    pipe = RedisPipe(server.start(), max_backoff=0.2)
+    give_up = threading.Event()  # the pipe retries until this is set: never wait forever
+    pipe = RedisPipe(server.start(), max_backoff=0.2, stop=give_up)
     pipe.connect()
     assert pipe.execute(encode_command("SET", "k", "before"), 1) == [b"OK"]
     server.stop()
-    restarted = threading.Timer(0.5, server.start)  # back on the same socket half a second later
+    failures: list[BaseException] = []
+
+    def restart() -> None:
+        try:
+            server.start()
+        except BaseException as exc:
+            failures.append(exc)
+            give_up.set()
+
+    restarted = threading.Timer(0.5, restart)  # back on the same socket half a second later
+    deadline = threading.Timer(60, give_up.set)
     restarted.start()
+    deadline.start()
     try:
         replies = pipe.execute(encode_command("SET", "k", "after") + encode_command("GET", "k"), 2)
     finally:
         restarted.join()
+        deadline.cancel()
+    assert not failures, failures
     assert replies == [b"OK", b"after"]
     assert pipe.reconnects >= 1
     pipe.close()

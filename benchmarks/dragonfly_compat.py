@@ -1,0 +1,743 @@
+#!/usr/bin/env python3
+"""Run the public Dragonfly analyzer collection's own bats tests against MLE (and the C engine).
+
+    python benchmarks/dragonfly_compat.py --analyzers /tmp/dragonfly-analyzers
+                                          [--dragonfly /tmp/dragonfly-mle/bin/dragonfly-mle]
+                                          [--mle-args "--workers 0"] [--sequential] [--test NAME ...]
+
+``--analyzers`` is a checkout of counterflow-ai/dragonfly-analyzers (benchmarks/README.md says
+how to obtain one; nothing of it lives in this repository). For every ``test/<name>/*.bats``
+this script does what the bats file does, without bats, jq or a system-wide install:
+
+1. builds a Dragonfly root in a temporary directory: ``config/config.lua`` is the test's
+   config with only the Redis address and the ``/usr/local/mle-data`` path rewritten;
+   ``filter/`` and ``analyzer/`` receive the files the bats setup copies (``cp``) or checks
+   for (``[ -e /usr/local/dragonfly-mle/analyzer/X ]``, installed by the collection's
+   install.sh from its category folders);
+2. runs ``mle replay DATA -r ROOT`` (or the C engine in the root until the log file holds
+   the test's ``n_lines`` lines, as test/wait.sh does), against a Redis this script starts
+   on a unix socket and flushes before each test;
+3. interprets the validation part of the bats file: shell assignments, ``$(cat <<EOF)``
+   heredocs, ``run bash -c "$command"`` pipelines of cat / tail -n / grep / jq, and the
+   ``[ "$output" = "$expected_output" ]`` checks. The jq filters are evaluated by a small
+   jq subset implemented here (paths, ``if .x then .x|@text else empty end``,
+   ``select(.a == "b")``, ``"\\(.a),\\(.b)"`` interpolation, ``-r``).
+
+Per test it prints PASS, FAIL with a diff of the first failing check, or SKIP with what is
+missing here (a bats ``skip``, the redis-ml module, data files the collection downloads).
+
+``--sequential`` appends ``for _, a in ipairs(analyzers) do a.sequential = true end`` to each
+config.lua (MLE then runs every analyzer's events one after another); ``--mle-args`` is
+passed to ``mle replay`` (e.g. "--workers 0").
+"""
+
+from __future__ import annotations
+
+import argparse
+import difflib
+import json
+import math
+import os
+import re
+import shlex
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from mle.redis.pipe import RedisPipe
+from mle.redis.server import PrivateRedis
+
+DRAGONFLY_ROOT = "/usr/local/dragonfly-mle"
+DRAGONFLY_LOG = "/var/log/dragonfly-mle"
+MLE_DATA = "/usr/local/mle-data"
+# where the collection's install.sh puts analyzers from (install.sh --all) and filters from
+ANALYZER_DIRS = ("anomaly", "event-triage", "ip-util", "machine-learning", "stats", "top-talkers", "util")
+FILTER_DIRS = ("filter",)
+REDIS_ML = re.compile(r"\bML\.(FOREST|LOGREG|LINREG|MATRIX)\.", re.IGNORECASE)
+SEQUENTIAL_LUA = ("\n-- added by dragonfly_compat.py --sequential\n"
+                  "for _, a in ipairs(analyzers) do a.sequential = true end\n")
+
+
+# --------------------------------------------------------------------------- bats parsing
+
+
+@dataclass
+class BatsTest:
+    """What one bats file asks for: its setup and the validation lines after the engine starts."""
+
+    path: Path
+    name: str
+    skip: str | None = None
+    copies: list[tuple[str, str]] = field(default_factory=list)  # (source relative to repo, destination)
+    required: list[str] = field(default_factory=list)  # destinations checked with [ -e ]
+    edits: list[tuple[str, str]] = field(default_factory=list)  # (sed expression, file under the root)
+    body: list[str] = field(default_factory=list)  # logical lines after the engine starts
+    loads_redis_ml: bool = False
+
+
+def logical_lines(text: str) -> list[str]:
+    """Lines of a shell script, a heredoc kept as one line with its newlines."""
+    lines = text.splitlines()
+    out: list[str] = []
+    i = 0
+    while i < len(lines):
+        line = lines[i]
+        match = re.search(r"<<-?\s*'?(\w+)'?", line)
+        if match and not line.lstrip().startswith("#"):
+            end = match.group(1)
+            block = [line]
+            i += 1
+            while i < len(lines) and lines[i].strip() != end:
+                block.append(lines[i])
+                i += 1
+            block.append(end)
+            i += 1
+            if i < len(lines) and lines[i].strip() == ")":  # the ) closing $(cat <<EOF ...)
+                block.append(")")
+                i += 1
+            out.append("\n".join(block))
+            continue
+        out.append(line)
+        i += 1
+    return out
+
+
+def parse_bats(path: Path) -> BatsTest:
+    """Setup copies, checks, skip reason and validation lines of one bats file."""
+    text = path.read_text()
+    test = BatsTest(path=path, name=path.parent.name)
+    test.loads_redis_ml = "redis-ml" in text
+    body = text.split("@test", 1)[1] if "@test" in text else ""
+    started = False
+    cwd = ""
+    for raw in logical_lines(body)[1:]:
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        if line == "}":
+            break
+        if not started:
+            if line.startswith("skip"):
+                words = shlex.split(line)
+                test.skip = words[1] if len(words) > 1 else "skipped by the bats file"
+            elif line.startswith("cp "):
+                words = shlex.split(line)
+                test.copies.append((words[1], words[2]))
+            elif re.match(r"\[\s+-e\s", line):
+                test.required.append(shlex.split(line)[2])
+            elif line.startswith("cd "):
+                cwd = shlex.split(line)[1]
+            elif line.startswith("sed -i"):
+                words = shlex.split(line)
+                test.edits.append((words[2], f"{cwd}/{words[3]}"))
+            elif re.search(r"bin/dragonfly-mle\b", line):
+                started = True
+            continue
+        test.body.append(raw)
+    if not started:
+        raise ValueError(f"{path}: no line starting bin/dragonfly-mle found")
+    return test
+
+
+# --------------------------------------------------------------------------- a small jq
+
+
+class JqError(Exception):
+    """A jq filter this subset cannot parse, or an error evaluating it."""
+
+
+_TOKEN = re.compile(r"""\s*(?:(?P<str>"(?:[^"\\]|\\.)*")|(?P<num>-?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?)|"""
+                    r"""(?P<fmt>@\w+)|(?P<path>\.[A-Za-z_][\w]*(?:\.[A-Za-z_][\w]*)*|\.)|"""
+                    r"""(?P<op>==|!=|\||\(|\)|,)|(?P<word>[A-Za-z_]\w*))""")
+
+
+def _tokens(source: str) -> list[tuple[str, str]]:
+    pos, out = 0, []
+    while pos < len(source):
+        if source[pos:].strip() == "":
+            break
+        match = _TOKEN.match(source, pos)
+        if not match or match.end() == pos:
+            raise JqError(f"unsupported jq at {source[pos:]!r}")
+        kind = match.lastgroup
+        out.append((kind, match.group(kind)))
+        pos = match.end()
+    return out
+
+
+class _Parser:
+    """Recursive descent over the jq subset; builds Python closures value -> list of outputs."""
+
+    def __init__(self, source: str) -> None:
+        self.source = source
+        self.tokens = _tokens(source)
+        self.i = 0
+
+    def peek(self) -> tuple[str, str] | None:
+        return self.tokens[self.i] if self.i < len(self.tokens) else None
+
+    def take(self, value: str | None = None) -> tuple[str, str]:
+        token = self.peek()
+        if token is None or (value is not None and token[1] != value):
+            raise JqError(f"jq {self.source!r}: expected {value or 'more'}, got {token and token[1]!r}")
+        self.i += 1
+        return token
+
+    def parse(self):
+        expr = self.pipe()
+        if self.peek() is not None:
+            raise JqError(f"jq {self.source!r}: unexpected {self.peek()[1]!r}")
+        return expr
+
+    def pipe(self):
+        left = self.compare()
+        while self.peek() and self.peek()[1] == "|":
+            self.take("|")
+            right = self.compare()
+            left = (lambda a, b: lambda v: [y for x in a(v) for y in b(x)])(left, right)
+        return left
+
+    def compare(self):
+        left = self.term()
+        token = self.peek()
+        if token and token[1] in ("==", "!="):
+            self.take()
+            right = self.term()
+            equal = token[1] == "=="
+            return lambda v: [(a == b) == equal for a in left(v) for b in right(v)]
+        return left
+
+    def term(self):
+        kind, value = self.take()
+        if kind == "path":
+            keys = [k for k in value.split(".") if k]
+            return lambda v: [_get_path(v, keys)]
+        if kind == "num":
+            number = json.loads(value)
+            return lambda v: [number]
+        if kind == "str":
+            return self.string(value)
+        if kind == "fmt":
+            if value not in ("@text", "@json"):
+                raise JqError(f"unsupported jq format {value}")
+            text = value == "@text"
+            return lambda v: [v if text and isinstance(v, str) else _jq_json(v)]
+        if value == "(":
+            inner = self.pipe()
+            self.take(")")
+            return inner
+        if value == "empty":
+            return lambda v: []
+        if value in ("true", "false", "null"):
+            constant = json.loads(value)
+            return lambda v: [constant]
+        if value == "select":
+            self.take("(")
+            cond = self.pipe()
+            self.take(")")
+            return lambda v: [v] if any(_truthy(c) for c in cond(v)) else []
+        if value == "if":
+            cond = self.pipe()
+            self.take("then")
+            then = self.pipe()
+            self.take("else")
+            other = self.pipe()
+            self.take("end")
+            return lambda v: [y for c in cond(v) for y in (then(v) if _truthy(c) else other(v))]
+        raise JqError(f"jq {self.source!r}: unsupported {value!r}")
+
+    def string(self, literal: str):
+        """A string literal, with \\( ... ) interpolation."""
+        body = literal[1:-1]
+        parts: list = []
+        i, text = 0, ""
+        while i < len(body):
+            if body.startswith("\\(", i):
+                depth, j = 1, i + 2
+                while j < len(body) and depth:
+                    depth += {"(": 1, ")": -1}.get(body[j], 0)
+                    j += 1
+                parts.append(json.loads(f'"{text}"'))
+                parts.append(_Parser(body[i + 2:j - 1]).parse())
+                text, i = "", j
+            else:
+                text += body[i:i + 2] if body[i] == "\\" else body[i]
+                i += 2 if body[i] == "\\" else 1
+        parts.append(json.loads(f'"{text}"'))
+
+        def render(v):
+            out = ""
+            for part in parts:
+                if isinstance(part, str):
+                    out += part
+                else:
+                    out += "".join(x if isinstance(x, str) else _jq_json(x) for x in part(v))
+            return [out]
+        return render
+
+
+def _get_path(value, keys: list[str]):
+    for key in keys:
+        if value is None:
+            return None
+        if not isinstance(value, dict):
+            raise JqError(f"cannot index {type(value).__name__} with {key!r}")
+        value = value.get(key)
+    return value
+
+
+def _truthy(value) -> bool:
+    return value is not None and value is not False
+
+
+def _jq_number(number: float | int) -> str:
+    """jq 1.6's rendering: integers as integers, other doubles in their shortest form."""
+    if isinstance(number, bool):
+        return "true" if number else "false"
+    if isinstance(number, int):
+        return str(number)
+    if math.isfinite(number) and number == int(number) and abs(number) < 1e17:
+        return str(int(number))
+    return repr(number)
+
+
+def _jq_json(value, indent: int | None = None) -> str:
+    """Compact JSON as jq writes it (numbers as jq prints them)."""
+    if isinstance(value, bool) or value is None:
+        return json.dumps(value)
+    if isinstance(value, int | float):
+        return _jq_number(value)
+    if isinstance(value, str):
+        return json.dumps(value, ensure_ascii=False)
+    pad = "" if indent is None else "\n" + " " * indent
+    inner = "" if indent is None else "\n" + " " * (indent + 2)
+    colon = ":" if indent is None else ": "
+    deeper = None if indent is None else indent + 2
+    if isinstance(value, list):
+        if not value:
+            return "[]"
+        return "[" + ",".join(inner + _jq_json(x, deeper) for x in value) + pad + "]"
+    if not value:
+        return "{}"
+    items = (inner + json.dumps(k, ensure_ascii=False) + colon + _jq_json(v, deeper) for k, v in value.items())
+    return "{" + ",".join(items) + pad + "}"
+
+
+def run_jq(args: list[str], text: str) -> str:
+    """``jq [-r] FILTER`` over a stream of JSON values; returns what jq would print."""
+    raw = "-r" in args
+    filters = [a for a in args if not a.startswith("-")]
+    if len(filters) != 1:
+        raise JqError(f"unsupported jq arguments {args}")
+    program = _Parser(filters[0]).parse()
+    decoder = json.JSONDecoder()
+    out, pos = [], 0
+    while True:
+        while pos < len(text) and text[pos] in " \t\r\n":
+            pos += 1
+        if pos >= len(text):
+            break
+        try:
+            value, pos = decoder.raw_decode(text, pos)
+        except json.JSONDecodeError as exc:
+            raise JqError(f"parse error: {exc}") from None
+        for result in program(value):
+            out.append(result if raw and isinstance(result, str) else _jq_json(result, indent=0))
+    return "".join(line + "\n" for line in out)
+
+
+# --------------------------------------------------------------------------- a small shell
+
+
+def shell_words(line: str) -> list[str]:
+    """Split a command line into words, quotes and backslashes kept for :meth:`Shell.expand`."""
+    words, word, quote, i = [], "", None, 0
+    while i < len(line):
+        c = line[i]
+        if c == "\\" and quote != "'" and i + 1 < len(line):
+            word += line[i:i + 2]
+            i += 2
+            continue
+        if quote:
+            quote = None if c == quote else quote
+        elif c in "'\"":
+            quote = c
+        elif c.isspace():
+            if word:
+                words.append(word)
+            word = ""
+            i += 1
+            continue
+        word += c
+        i += 1
+    if word:
+        words.append(word)
+    return words
+
+
+class Shell:
+    """The shell subset the bats validation uses: assignments, $(...), run bash -c, [ ... ]."""
+
+    def __init__(self, analyzers: Path, log_dir: Path) -> None:
+        self.analyzers = analyzers
+        self.log_dir = log_dir
+        self.vars: dict[str, str] = {"output": "", "status": "0"}
+        self.checks: list[tuple[str, str, str]] = []  # (what, expected, got) of failed checks
+        self.passed = 0
+
+    def expand(self, word: str) -> str:
+        """Expand one shell word: quotes, backslashes, $name, ${name}, $( ... )."""
+        out, i = "", 0
+        quote = None
+        while i < len(word):
+            c = word[i]
+            if quote == "'":
+                if c == "'":
+                    quote = None
+                else:
+                    out += c
+                i += 1
+            elif c == "'" and quote is None:
+                quote = "'"
+                i += 1
+            elif c == '"':
+                quote = None if quote == '"' else '"'
+                i += 1
+            elif c == "\\" and i + 1 < len(word):
+                nxt = word[i + 1]
+                if quote == '"' and nxt not in '$`"\\\n':
+                    out += c
+                else:
+                    out += nxt
+                i += 2
+            elif c == "$" and word.startswith("$(", i):
+                depth, j = 1, i + 2
+                while j < len(word) and depth:
+                    depth += {"(": 1, ")": -1}.get(word[j], 0)
+                    j += 1
+                out += self.substitute(word[i + 2:j - 1])
+                i = j
+            elif c == "$":
+                match = re.match(r"\$(?:\{(\w+)\}|(\w+|[!?$]))", word[i:])
+                if not match:
+                    out += c
+                    i += 1
+                    continue
+                out += self.vars.get(match.group(1) or match.group(2), "")
+                i += match.end()
+            else:
+                out += c
+                i += 1
+        return out
+
+    def substitute(self, command: str) -> str:
+        """$( ... ): a heredoc (cat <<EOF) or one of the collection's helper scripts."""
+        heredoc = re.match(r"\s*cat\s+<<-?\s*'?(\w+)'?\n(.*)\n\1\s*$", command, re.DOTALL)
+        if heredoc:
+            return heredoc.group(2).rstrip("\n")
+        words = [self.expand(w) for w in shell_words(command)]
+        if words and words[0].startswith("./test/"):
+            result = subprocess.run([sys.executable, *words], cwd=self.analyzers, capture_output=True, text=True)
+            return result.stdout.rstrip("\n")
+        raise ValueError(f"unsupported command substitution $({command})")
+
+    def pipeline(self, command: str) -> tuple[int, str]:
+        """``run bash -c COMMAND`` for pipelines of cat, tail -n, grep and jq."""
+        command = command.replace(DRAGONFLY_LOG + "/", f"{self.log_dir}/")
+        lexer = shlex.shlex(command, posix=True, punctuation_chars="|")
+        lexer.whitespace_split = True
+        stages: list[list[str]] = [[]]
+        for token in lexer:
+            if token == "|":
+                stages.append([])
+            else:
+                stages[-1].append(token)
+        text = ""
+        try:
+            for words in stages:
+                name, args = words[0], words[1:]
+                if name == "cat":
+                    text = Path(args[0]).read_text()
+                elif name == "tail":
+                    count = int(args[args.index("-n") + 1])
+                    source = [a for i, a in enumerate(args) if a != "-n" and (i == 0 or args[i - 1] != "-n")]
+                    lines = (Path(source[0]).read_text() if source else text).splitlines(keepends=True)
+                    text = "".join(lines[-count:] if count else [])
+                elif name == "grep":
+                    pattern = args[-1]
+                    text = "".join(line for line in text.splitlines(keepends=True) if re.search(pattern, line))
+                elif name == "jq":
+                    text = run_jq(args, text)
+                else:
+                    return 127, f"unsupported command {name!r} in {command!r}"
+        except (OSError, JqError, ValueError, IndexError) as exc:
+            return 1, f"{type(exc).__name__}: {exc}"
+        return 0, text
+
+    def check(self, line: str) -> None:
+        """``[ "$a" = "$b" ]`` or ``[ "$x" -eq N ]``; a failed one is remembered."""
+        words = shell_words(line)[1:-1]
+        left, op, right = self.expand(words[0]), words[1], self.expand(words[2])
+        ok = left == right if op == "=" else (op == "-eq" and left.strip().lstrip("-").isdigit()
+                                              and int(left) == int(right))
+        if ok:
+            self.passed += 1
+        else:
+            self.checks.append((f"{words[0]} {op} {words[2]}", right, left))
+
+    def execute(self, line: str, on_wait) -> None:
+        """One logical line of the bats validation."""
+        stripped = line.strip()
+        if not stripped or stripped.startswith(("#", "echo", "cd ")):
+            return
+        if stripped.startswith("./test/wait.sh"):
+            words = [self.expand(w) for w in shell_words(stripped)]
+            self.vars["?"] = "0" if on_wait(words[1], int(words[2])) else "1"
+            return
+        if stripped.startswith("run "):
+            words = shell_words(stripped)
+            stops_engine = re.match(r'"?(pkill|kill)\b', words[3] if len(words) > 3 else "")
+            if words[1:3] == ["bash", "-c"] and not stops_engine:
+                status, output = self.pipeline(self.expand(" ".join(words[3:])))
+                self.vars["status"], self.vars["output"] = str(status), output.rstrip("\n")
+            else:  # run pkill / run kill: the engine was stopped by us already
+                self.vars["status"], self.vars["output"] = "0", ""
+            return
+        if stripped.startswith("["):
+            self.check(stripped)
+            return
+        match = re.match(r"(\w+)=(.*)$", stripped, re.DOTALL)
+        if match:
+            value = match.group(2)
+            self.vars[match.group(1)] = self.vars.get("?", "0") if value == "$?" else self.expand(value)
+            return
+        raise ValueError(f"unsupported line in bats file: {stripped!r}")
+
+
+# --------------------------------------------------------------------------- roots and engines
+
+
+@dataclass
+class Prepared:
+    root: Path
+    data: Path
+
+
+def install_all(analyzers: Path, root: Path) -> None:
+    """What the collection's Dockerfile runs before its tests (install.sh --all, without downloads)."""
+    for kind, folders in (("analyzer", ANALYZER_DIRS), ("filter", FILTER_DIRS)):
+        for folder in folders:
+            for source in sorted((analyzers / folder).glob("*")):
+                if source.is_file():
+                    shutil.copy(source, root / kind / source.name)
+
+
+def build_root(test: BatsTest, analyzers: Path, work: Path, redis_socket: str, sequential: bool) -> Prepared:
+    """A Dragonfly root under ``work`` laid out as the bats setup lays out /usr/local/dragonfly-mle."""
+    root = work / "root"
+    for sub in ("config", "filter", "analyzer"):
+        (root / sub).mkdir(parents=True, exist_ok=True)
+    install_all(analyzers, root)
+    data_dir = work / "mle-data"
+    data_dir.mkdir()
+    config_text, data = None, None
+    for source_name, destination in test.copies:
+        source = analyzers / source_name
+        if not source.is_file():
+            raise LookupError(f"bats copies {source_name}, missing from the checkout")
+        if destination == f"{DRAGONFLY_ROOT}/config/config.lua":
+            config_text = source.read_text()
+        elif destination.startswith(MLE_DATA):
+            data = data_dir / source.name
+            shutil.copy(source, data)
+        elif destination.startswith(DRAGONFLY_ROOT + "/"):
+            kind = destination[len(DRAGONFLY_ROOT) + 1:].split("/")[0]
+            shutil.copy(source, root / kind / source.name)
+        else:
+            raise LookupError(f"bats copies {source_name} to {destination}")
+    for destination in test.required:
+        if not destination.startswith(DRAGONFLY_ROOT + "/"):
+            raise LookupError(f"checks for {destination}")
+        if not (root / destination[len(DRAGONFLY_ROOT) + 1:]).exists():
+            raise LookupError(f"needs {destination}, which the collection does not ship (install.sh downloads it)")
+    for expression, target in test.edits:
+        apply_sed(expression, root / target[len(DRAGONFLY_ROOT) + 1:])
+    if config_text is None or data is None:
+        raise LookupError("bats file copies no config or no data file")
+    config_text = re.sub(r'(?m)^(\s*redis_host\s*=\s*).*$', rf'\g<1>"{redis_socket}"', config_text)
+    config_text = re.sub(r'(?m)^(\s*redis_port\s*=\s*).*$', r'\g<1>"0"', config_text)
+    config_text = config_text.replace(f"file://{MLE_DATA}/", f"file://{data_dir}/")
+    if sequential:
+        config_text += SEQUENTIAL_LUA
+    (root / "config/config.lua").write_text(config_text)
+    return Prepared(root=root, data=data)
+
+
+def apply_sed(expression: str, path: Path) -> None:
+    """``sed -i "s/PATTERN/REPLACEMENT/g" FILE`` (the only sed form the bats files use)."""
+    match = re.fullmatch(r"s/((?:[^/\\]|\\.)*)/((?:[^/\\]|\\.)*)/(g?)", expression)
+    if not match or not path.is_file():
+        raise LookupError(f"sed -i {expression!r} {path}: unsupported here")
+    pattern, replacement, every = match.groups()
+    text = re.sub(pattern, replacement.replace("\\", "\\\\"), path.read_text(), count=0 if every else 1)
+    path.write_text(text)
+
+
+def missing_requirements(prepared: Prepared) -> str | None:
+    """Why this test cannot run here (redis-ml, data files install.sh downloads), or None."""
+    config = (prepared.root / "config/config.lua").read_text()
+    names = re.findall(r"""script\s*=\s*["']([^"']+)["']""", config)
+    scripts = [p for name in names for p in (prepared.root / "filter" / name, prepared.root / "analyzer" / name)
+               if p.is_file()]
+    for script in scripts:
+        text = script.read_text(errors="replace")
+        for required in re.findall(r"""require\s*\(?\s*['"]analyzer/([\w.-]+)['"]""", text):
+            if (prepared.root / "analyzer" / f"{required}.lua").is_file():
+                scripts.append(prepared.root / "analyzer" / f"{required}.lua")
+        if REDIS_ML.search(text):
+            return f"needs the redis-ml module ({script.name} sends ML.* commands); not available here"
+        for name in re.findall(r"""['"](?:analyzer/)?([\w.-]+\.(?:csv|CSV|tsv|txt|dat|mmdb))['"]""", text):
+            if not (prepared.root / "analyzer" / name).exists():
+                return f"needs analyzer/{name} ({script.name} reads it; install.sh downloads it)"
+    return None
+
+
+def count_lines(path: Path) -> int:
+    try:
+        with path.open("rb") as f:
+            return sum(1 for _ in f)
+    except OSError:
+        return 0
+
+
+def run_mle(mle: list[str], prepared: Prepared, log_dir: Path, extra: list[str]) -> str | None:
+    """``mle replay DATA -r ROOT``; returns an error text, or None."""
+    command = [*mle, "replay", str(prepared.data), "-r", str(prepared.root), "--log-dir", str(log_dir),
+               "--no-progress", *extra]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=300)
+    if result.returncode != 0:
+        return f"mle exited {result.returncode}:\n" + "\n".join(result.stderr.splitlines()[-15:])
+    return None
+
+
+def run_c_engine(binary: Path, prepared: Prepared, log_file: Path, n_lines: int, timeout: float) -> bool:
+    """Start the C engine in the root, wait for ``n_lines`` lines (it never exits at end of file), stop it."""
+    process = subprocess.Popen([str(binary), "-r", str(prepared.root)], cwd=prepared.root,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    deadline = time.monotonic() + timeout
+    try:
+        while time.monotonic() < deadline and process.poll() is None:
+            if count_lines(log_file) >= n_lines:
+                break
+            time.sleep(0.1)
+        time.sleep(0.5)  # let late writes land, as the bats run does between wait.sh and kill
+        return count_lines(log_file) >= n_lines
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+
+
+# --------------------------------------------------------------------------- one test
+
+
+@dataclass
+class Outcome:
+    name: str
+    verdict: str  # PASS, FAIL, SKIP
+    detail: str = ""
+
+
+def run_test(test: BatsTest, analyzers: Path, redis: PrivateRedis, args: argparse.Namespace) -> Outcome:
+    if test.skip:
+        return Outcome(test.name, "SKIP", f"bats: {test.skip}")
+    with tempfile.TemporaryDirectory(prefix=f"dfcompat-{test.name}-") as tmp:
+        work = Path(tmp)
+        try:
+            prepared = build_root(test, analyzers, work, str(redis.socket_path), args.sequential)
+        except LookupError as exc:
+            return Outcome(test.name, "SKIP", str(exc))
+        reason = missing_requirements(prepared)
+        if reason:
+            return Outcome(test.name, "SKIP", reason)
+        RedisPipe(redis.address).call("FLUSHALL")
+        log_dir = Path(DRAGONFLY_LOG) if args.dragonfly else work / "log"
+        log_dir.mkdir(parents=True, exist_ok=True)
+        shell = Shell(analyzers, log_dir)
+        state = {"ran": False, "error": None}
+
+        def start_engine(log_file: str, n_lines: int) -> bool:
+            path = Path(log_file.replace(DRAGONFLY_LOG + "/", f"{log_dir}/"))
+            if not state["ran"]:
+                state["ran"] = True
+                if args.dragonfly:
+                    for old in log_dir.glob("*"):
+                        if old.is_file():
+                            old.write_bytes(b"")
+                    return run_c_engine(args.dragonfly, prepared, path, n_lines, args.timeout)
+                state["error"] = run_mle(args.mle, prepared, log_dir, args.mle_args)
+            return count_lines(path) >= n_lines
+
+        for line in test.body:
+            if not state["ran"] and line.strip().startswith("run bash"):
+                start_engine(shell.vars.get("log_file", ""), 0)
+            try:
+                shell.execute(line, start_engine)
+            except ValueError as exc:
+                return Outcome(test.name, "FAIL", f"runner: {exc}")
+            if state["error"]:
+                return Outcome(test.name, "FAIL", state["error"])
+        if not shell.checks:
+            return Outcome(test.name, "PASS", f"{shell.passed} checks")
+        what, expected, got = shell.checks[0]
+        diff = "\n".join(difflib.unified_diff(expected.splitlines(), got.splitlines(), "expected", "got",
+                                              lineterm=""))
+        return Outcome(test.name, "FAIL", f"{len(shell.checks)} of {len(shell.checks) + shell.passed} checks "
+                                          f"failed; first: [ {what} ]\n{diff or repr(got)}")
+
+
+def default_mle() -> list[str]:
+    beside = Path(sys.executable).with_name("mle")
+    return [str(beside)] if beside.exists() else [sys.executable, "-m", "mle"]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--analyzers", type=Path, required=True, help="checkout of dragonfly-analyzers")
+    parser.add_argument("--dragonfly", type=Path, help="the C engine's binary (default: run MLE)")
+    parser.add_argument("--mle", type=shlex.split, default=default_mle(), help="mle command")
+    parser.add_argument("--mle-args", type=shlex.split, default=[], help='extra mle replay args, e.g. "--workers 0"')
+    parser.add_argument("--sequential", action="store_true", help="set sequential = true on every analyzer")
+    parser.add_argument("--timeout", type=float, default=10.0, help="C engine: seconds to wait for output")
+    parser.add_argument("--test", action="append", help="run only these tests (folder names)")
+    args = parser.parse_args()
+    bats = sorted((args.analyzers / "test").glob("*/*.bats"))
+    if not bats:
+        raise SystemExit(f"--analyzers {args.analyzers}: no test/*/*.bats files")
+    if args.dragonfly and not os.access(args.dragonfly, os.X_OK):
+        raise SystemExit(f"--dragonfly {args.dragonfly}: not an executable file")
+    engine = f"C engine {args.dragonfly}" if args.dragonfly else f"MLE ({' '.join(args.mle)} {' '.join(args.mle_args)})"
+    print(f"engine: {engine}{', every analyzer sequential' if args.sequential else ''}")
+    counts = {"PASS": 0, "FAIL": 0, "SKIP": 0}
+    with tempfile.TemporaryDirectory(prefix="dfcompat-redis-") as run_dir, PrivateRedis(Path(run_dir)) as redis:
+        for path in bats:
+            test = parse_bats(path)
+            if args.test and test.name not in args.test:
+                continue
+            outcome = run_test(test, args.analyzers.resolve(), redis, args)
+            counts[outcome.verdict] += 1
+            first, *rest = (outcome.detail or "").split("\n")
+            print(f"{outcome.verdict:<4} {outcome.name:<24} {first}")
+            for line in rest:
+                print(f"     {line}")
+            sys.stdout.flush()
+    print(f"{counts['PASS']} passed, {counts['FAIL']} failed, {counts['SKIP']} skipped")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,119 @@
+"""Routing by event type: analyzers that declare what they want run without a config
+entry (dropped into analyzers/), each event visits the ones that want its event_type
+in order, then every output."""
+
+from __future__ import annotations
+
+import pytest
+
+from mle.errors import ScriptLoadError
+
+CONFIG = """
+inputs = { { tag = "eve", uri = "file://x", script = "route.lua" } }
+outputs = { { tag = "out", uri = "file://out.json" }, { tag = "copy", uri = "file://copy.json" } }
+"""
+ROUTE = "function loop(msg) mle.route(msg) end"
+
+
+def visits(name: str, event_types: str, order: int | None = None, body: str = "") -> str:
+    order_text = f", order = {order}" if order is not None else ""
+    return f"""
+analyzer = {{ event_types = {event_types}{order_text} }}
+function loop(msg)
+  {body}
+  local seen = msg.seen or {{}}
+  seen[#seen + 1] = "{name}"
+  msg.seen = seen
+end
+"""
+
+
+def test_each_event_visits_the_analyzers_that_want_its_type_in_order(make_root, harness):
+    root = make_root(CONFIG, inputs={"route.lua": ROUTE}, analyzers={
+        "dns-first.lua": visits("dns-first", '{ "dns" }', order=10),
+        "everything.lua": visits("everything", '"*"', order=20),
+        "dns-and-tls.lua": visits("dns-and-tls", '{ "dns", "tls" }'),  # order 50 by default
+        "last.lua": visits("last", '"*"', order=90),
+        "helpers.lua": "function helper() end",  # no declaration: a module, not an analyzer
+    })
+    h = harness(root)
+    h.push(['{"event_type":"dns"}', '{"event_type":"tls"}', '{"event_type":"flow"}', '{"no_type":1}'])
+    # (outputs come in the order events finish: within a flow that is arrival order)
+    assert {e.get("event_type", "-"): e["seen"] for e in h.events("out")} == {
+        "dns": ["dns-first", "everything", "dns-and-tls", "last"],
+        "tls": ["everything", "dns-and-tls", "last"],
+        "flow": ["everything", "last"],
+        "-": ["everything", "last"],
+    }
+    assert h.events("copy") == h.events("out")  # a route ends in every output
+    assert {row["tag"] for row in h.worker.script_stats()} >= {"dns-first", "everything", "dns-and-tls", "last"}
+
+
+def test_a_failing_routed_analyzer_costs_only_its_own_result(make_root, harness):
+    root = make_root(CONFIG, inputs={"route.lua": ROUTE}, analyzers={
+        "broken.lua": visits("broken", '"*"', order=1, body='error("no luck")'),
+        "fine.lua": visits("fine", '"*"', order=2),
+    })
+    h = harness(root)
+    h.push(['{"event_type":"dns"}'])
+    (event,) = h.events("out")
+    assert event["seen"] == ["fine"]
+    assert event["mle"]["errors"][0]["analyzer"] == "broken"
+    assert "no luck" in event["mle"]["errors"][0]["error"]
+
+
+@pytest.mark.parametrize(("declaration", "problem"), [
+    ('analyzer = "dns"', "analyzer must be a table"),
+    ("analyzer = { order = 3 }", "analyzer.event_types must be a list"),
+    ('analyzer = { event_types = { "dns" }, order = "first" }', "analyzer.order must be a number"),
+])
+def test_a_bad_declaration_names_the_file_and_the_problem(make_root, harness, declaration, problem):
+    root = make_root(CONFIG, inputs={"route.lua": ROUTE},
+                     analyzers={"odd.lua": declaration + "\nfunction loop(msg) end"})
+    with pytest.raises(ScriptLoadError, match=f"odd.lua: {problem}"):
+        harness(root)
+
+
+def test_a_config_entry_wins_over_a_dropped_in_file_of_the_same_tag(make_root, harness):
+    root = make_root(CONFIG.replace("outputs =", 'analyzers = { { tag = "a", script = "b.lua" } }\noutputs ='),
+                     inputs={"route.lua": ROUTE},
+                     analyzers={"a.lua": visits("a-file", '"*"'), "b.lua": visits("b-file", '"*"')})
+    h = harness(root)
+    h.push(['{"event_type":"dns"}'])
+    assert h.events("out")[0]["seen"] == ["b-file"]  # tag "a" is b.lua; a.lua is not loaded again
+
+
+SETTINGS = """
+analyzer = { event_types = "*" }
+local cfg = mle.settings{ threshold = 0.8, window = 60, name = "x" }
+function loop(msg) msg.cfg = cfg; msg.home = mle.home_net end
+"""
+
+
+def test_settings_override_an_analyzers_defaults(make_root, harness):
+    config = CONFIG + ('analyzers = { { tag = "s", script = "s.lua", settings = { threshold = 0.95 } } }\n'
+                       'mle = { home_net = { "10.1.0.0/16", "2001:db8::/32" } }\n')
+    root = make_root(config, inputs={"route.lua": ROUTE}, analyzers={"s.lua": SETTINGS})
+    h = harness(root)
+    h.push(['{"event_type":"dns"}'])
+    event = h.events("out")[0]
+    assert event["cfg"] == {"threshold": 0.95, "window": 60, "name": "x"}
+    assert event["home"] == ["10.1.0.0/16", "2001:db8::/32"]
+
+
+@pytest.mark.parametrize(("settings", "problem"), [
+    ("{ treshold = 0.95 }", '"treshold" is not a setting of s .it has: name, threshold, window.'),
+    ('{ threshold = "high" }', "threshold must be a number like its default, not a string"),
+])
+def test_a_wrong_setting_names_the_analyzer_and_the_problem(make_root, harness, settings, problem):
+    config = CONFIG + f'analyzers = {{ {{ tag = "s", script = "s.lua", settings = {settings} }} }}\n'
+    root = make_root(config, inputs={"route.lua": ROUTE}, analyzers={"s.lua": SETTINGS})
+    with pytest.raises(ScriptLoadError, match=problem):
+        harness(root)
+
+
+def test_home_net_defaults_to_private_ranges(make_root, harness):
+    root = make_root(CONFIG, inputs={"route.lua": ROUTE}, analyzers={"s.lua": SETTINGS})
+    h = harness(root)
+    h.push(['{"event_type":"dns"}'])
+    assert "192.168.0.0/16" in h.events("out")[0]["home"] and "fc00::/7" in h.events("out")[0]["home"]
