@@ -7,6 +7,8 @@ Scenarios (each a fresh `mle replay` process with its private Redis):
   pass-through   input script -> forwarding analyzer -> file output
   count          input script -> the shipped event-counter analyzer (one HINCRBY per
                  event, score + finding annotations) -> file output
+  ecs            pass-through with the shipped outputs/ecs.lua formatting each event
+                 (string.gsub/match on every record: the cost of bounded patterns)
 
 The workload is ``gen_eve.py`` (the reference generator, seed 42: flow 40 %, dns 25 %,
 http 13 %, tls 12 %, alert 10 %; 407-1203 bytes per line), cached under
@@ -38,10 +40,15 @@ def make_root(base: Path, scenario: str, eve: Path) -> Path:
     root = base / scenario
     (root / "inputs").mkdir(parents=True)
     (root / "analyzers").mkdir()
-    if scenario == "pass-through":
+    output_script = ""
+    if scenario in ("pass-through", "ecs"):
         (root / "inputs/filter.lua").write_text(FORWARD)
         (root / "analyzers/forward.lua").write_text(PASS)
         filter_script, analyzer_tag, analyzer_script = "filter.lua", "forward", "forward.lua"
+        if scenario == "ecs":
+            (root / "outputs").mkdir()
+            shutil.copy(REPO / "outputs/ecs.lua", root / "outputs")
+            output_script = ', script = "ecs.lua"'
     else:
         shutil.copy(REPO / "inputs/suricata-filter.lua", root / "inputs")
         shutil.copy(REPO / "analyzers/event-counter.lua", root / "analyzers")
@@ -50,7 +57,7 @@ def make_root(base: Path, scenario: str, eve: Path) -> Path:
         f'inputs = {{ {{ tag = "eve", uri = "file://{eve}", script = "{filter_script}", '
         f'default_analyzer = "{analyzer_tag}" }} }}\n'
         f'analyzers = {{ {{ tag = "{analyzer_tag}", script = "{analyzer_script}", default_output = "out" }} }}\n'
-        f'outputs = {{ {{ tag = "out", uri = "file://{base}/{scenario}-out.json<" }} }}\n'
+        f'outputs = {{ {{ tag = "out", uri = "file://{base}/{scenario}-out.json<"{output_script} }} }}\n'
     )
     return root
 
@@ -77,11 +84,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--events", type=int, default=1_000_000)
     parser.add_argument("--runtime", default="lua54", choices=["lua54", "luajit"])
-    parser.add_argument("--scenario", default="all", choices=["all", "pass-through", "count"])
+    parser.add_argument("--scenario", default="all", choices=["all", "pass-through", "count", "ecs"])
     parser.add_argument("--workers", type=int, default=0, help="0: everything in one process (default)")
     args = parser.parse_args()
     eve = workload(args.events)
-    scenarios = ["pass-through", "count"] if args.scenario == "all" else [args.scenario]
+    scenarios = ["pass-through", "count", "ecs"] if args.scenario == "all" else [args.scenario]
     print(f"{'scenario':<14} {'runtime':<8} {'events':>10} {'seconds':>8} {'events/s':>10} {'peak RSS':>9}")
     with tempfile.TemporaryDirectory(prefix="mle-bench-") as tmp:
         for scenario in scenarios:

@@ -1,7 +1,8 @@
 """The ``mle`` command: run, replay, check.
 
-Exit status: 0 success, 1 unexpected failure (I/O), 2 invalid configuration,
-3 a script failed to load or set up, 4 Redis unavailable.
+Exit status: 0 success; 1 an input stopped before its end, an output did not
+deliver everything it accepted, or another I/O or engine failure; 2 invalid
+configuration; 3 a script failed to load or set up; 4 Redis unavailable.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeR
 
 from mle import logformat
 from mle.config import Config, EngineSettings, load_config
-from mle.connectors import Context, Endpoint
+from mle.connectors import Endpoint
 from mle.errors import MLEError
 from mle.http.address import parse_listen
 from mle.http.host import ApiHost
@@ -32,7 +33,7 @@ from mle.root import Root
 from mle.runtime.api_bridge import PipelineApi, SupervisorApi
 from mle.runtime.supervisor import Supervisor, default_workers
 from mle.sources.base import Source
-from mle.sources.file import FileSource
+from mle.sources.file import replay_sources
 from mle.summary import summarize_pipeline
 from mle.tooling.commands import new_group, test_command
 from mle.tooling.lint import lint_report
@@ -157,16 +158,19 @@ def run_command(root: str, config_file: str | None, verbose: int, keep_going: bo
             started = time.monotonic()
             _serve(api, pipeline)
             run(pipeline, sources)
-            summarize_pipeline(pipeline, time.monotonic() - started).render(stderr, _where(sources))
-        return
-    flags = Flags()
-    install_signal_handlers(flags, "run")
-    supervisor = Supervisor(config, workers=count, flags=flags, keep_going=keep_going,
-                            log_level=logging.getLogger().level, log_format=log_format, quiet_scripts=quiet_scripts)
-    supervisor.api = SupervisorApi(api, supervisor) if api is not None else None
-    supervisor.watcher = ScriptWatcher(config) if watch else None
-    summary = supervisor.run()
-    summary.render(stderr, "the configured inputs")
+        summary = summarize_pipeline(pipeline, time.monotonic() - started, sources)
+        summary.render(stderr, _where(sources))
+    else:
+        flags = Flags()
+        install_signal_handlers(flags, "run")
+        supervisor = Supervisor(config, workers=count, flags=flags, keep_going=keep_going,
+                                log_level=logging.getLogger().level, log_format=log_format,
+                                quiet_scripts=quiet_scripts)
+        supervisor.api = SupervisorApi(api, supervisor) if api is not None else None
+        supervisor.watcher = ScriptWatcher(config) if watch else None
+        summary = supervisor.run()
+        summary.render(stderr, "the configured inputs")
+    sys.exit(summary.exit_status())
 
 
 def _serve(api: ApiHost | None, pipeline: Pipeline) -> None:
@@ -188,11 +192,6 @@ def _replay_files(config: Config, files: tuple[str, ...], tag: str) -> tuple[str
     if spec.uri.partition("://")[0] not in ("file", "zfile"):
         raise click.UsageError(f'input "{tag}" is not a file:// input: name the files to replay')
     return (str(Endpoint.parse(spec.uri, spec.tag).path(config.root.path)[0]),)
-
-
-def _file_sources(config: Config, files: tuple[str, ...], tag: str, context: Context) -> list[Source]:
-    options = {k: v for k, v in config.input_by_tag(tag).options.items() if k == "max_line_bytes"}
-    return [FileSource(tag, Endpoint("file", f, f"replay {f}"), options, context) for f in files]
 
 
 def _annotated_events(paths: list[Path], n: int) -> list[bytes]:
@@ -257,7 +256,7 @@ def replay_command(
     api = _api(config, listen, "off", mode="replay", workers=count)
     if count == 0:
         with Pipeline(config, out=out, keep_going=keep_going, replay=True) as pipeline:
-            sources = _file_sources(config, paths, tag, pipeline.context)
+            sources = replay_sources(tag, paths, config.input_by_tag(tag).options, pipeline.context)
             install_signal_handlers(pipeline.flags, "replay")
             _serve(api, pipeline)
             use_bar = progress if progress is not None else stderr.is_terminal
@@ -273,7 +272,7 @@ def replay_command(
                     replay(pipeline, sources, on_progress)
             else:
                 replay(pipeline, sources)
-            summary = summarize_pipeline(pipeline, time.monotonic() - started)
+        summary = summarize_pipeline(pipeline, time.monotonic() - started, sources)
     else:
         flags = Flags()
         install_signal_handlers(flags, "replay")
@@ -292,8 +291,7 @@ def replay_command(
     for line in _annotated_events(_output_files(config, out), show) if show else []:
         Console(highlight=True).print(JSON.from_data(orjson.loads(line)))
     summary.render(stderr, ", ".join(paths))
-    if summary.load_errors:
-        sys.exit(3)
+    sys.exit(summary.exit_status())
 
 
 @main.command("check")
@@ -301,11 +299,12 @@ def replay_command(
 @_fail_cleanly
 def check_command(root: str, config_file: str | None, verbose: int, keep_going: bool, workers: int | None,
                   log_format: str, quiet_scripts: bool, **overrides: Any) -> None:
-    """Validate config.lua, compile and set up every script, then exit."""
+    """Validate config.lua, check the inputs' files, compile and set up every script, then exit."""
     _configure_logging(verbose, logging.WARNING, log_format, quiet_scripts)
     config = _load(root, config_file, **overrides)
     with Pipeline(config, replay=True) as pipeline:
-        pipeline.build_sources()
+        for source in pipeline.build_sources():
+            source.preflight()
         assert pipeline.worker is not None
         scripts = pipeline.worker.script_stats()
     stderr.print(f"[green]ok[/green]: {config.root.config_file}")

@@ -8,6 +8,12 @@ then reads these globals:
 ``redis_db``, ``modules``, ``inputs``, ``analyzers``, ``outputs`` and the MLE
 extension table ``mle`` (engine settings). Every problem is reported as one
 :class:`~mle.errors.ConfigError` naming the entry and what is wrong with it.
+
+Other top-level names are the user's helpers (a base path, a list reused by two
+entries) and are allowed, except those that look like a misspelt setting
+(:func:`misspelt_setting`): a setting MLE silently ignored would change what the
+engine does (a typo in ``redis_host`` starts a private Redis whose state is
+thrown away).
 """
 
 from __future__ import annotations
@@ -237,6 +243,73 @@ def _read_globals(path: Path) -> dict[str, Any]:
     if env is None:
         raise ConfigError(f"{path}: {err}")
     return {str(k): v for k, v in env.items() if lua54.lua_type(v) != "function"}
+
+
+# --- top-level names ----------------------------------------------------------------
+
+#: The globals MLE reads from config.lua.
+SETTINGS = ("redis_host", "redis_port", "redis_password", "redis_db", "modules", "inputs", "analyzers",
+            "outputs", "mle")
+#: Prefixes of MLE's own settings: no helper may start with them.
+RESERVED_PREFIXES = ("mle_", "redis_")
+
+
+def edit_distance(a: str, b: str) -> int:
+    """Optimal string alignment distance: insertions, deletions, substitutions and
+    transpositions of adjacent characters, each costing 1.
+
+    >>> edit_distance("redis_hots", "redis_host"), edit_distance("analysers", "analyzers")
+    (1, 1)
+    """
+    previous2: list[int] = []
+    previous = list(range(len(b) + 1))
+    for i, ca in enumerate(a, 1):
+        current = [i] + [0] * len(b)
+        for j, cb in enumerate(b, 1):
+            current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (ca != cb))
+            if i > 1 and j > 1 and ca == b[j - 2] and a[i - 2] == cb:
+                current[j] = min(current[j], previous2[j - 2] + 1)
+        previous2, previous = previous, current
+    return previous[-1]
+
+
+def _typo_allowance(setting: str) -> int:
+    """Edits a name may be away from ``setting`` and still count as a typo of it: none
+    for "mle" (too many short words are one edit away), one up to 7 characters, two beyond."""
+    return 0 if len(setting) <= 3 else 1 if len(setting) <= 7 else 2
+
+
+def misspelt_setting(name: str) -> str | None:
+    """The setting a top-level name of config.lua looks like a misspelling of, else None.
+
+    A name is taken for a misspelling when it equals a setting but for case
+    (``Inputs``), is within :func:`_typo_allowance` edits of one (``analysers``,
+    ``ouputs``, ``redis_hots``), or starts with a reserved prefix (``mle_settings``,
+    ``redis_server``). Any other name is a helper and allowed.
+
+    >>> misspelt_setting("mle_settings"), misspelt_setting("HOME"), misspelt_setting("models")
+    ('mle', None, None)
+    """
+    lower = name.lower()
+    if name in SETTINGS:
+        return None
+    distances = sorted((edit_distance(lower, setting), setting) for setting in SETTINGS)
+    for distance, setting in distances:
+        if distance <= _typo_allowance(setting):
+            return setting
+    for prefix in RESERVED_PREFIXES:
+        if lower.startswith(prefix):
+            family = [s for s in SETTINGS if s.startswith(prefix.rstrip("_"))]
+            return min(family, key=lambda s: edit_distance(lower, s))
+    return None
+
+
+def _check_top_level(path: Path, raw: Mapping[str, Any]) -> None:
+    for name in sorted(raw):
+        setting = misspelt_setting(name)
+        if setting is not None:
+            raise ConfigError(f'{path}: unknown setting "{name}" (did you mean "{setting}"?); a helper '
+                              f"variable of that name must be local")
 
 
 # --- validation helpers -----------------------------------------------------------
@@ -557,6 +630,7 @@ def load_config(root: Root, overrides: Mapping[str, Any] | None = None) -> Confi
     """Run ``root.config_file`` and validate it. ``overrides`` replace ``mle`` settings
     (command-line options). Raises :class:`ConfigError`."""
     raw = _read_globals(root.config_file)
+    _check_top_level(root.config_file, raw)
     inputs = _inputs(root, raw)
     analyzers = _analyzers(root, raw)
     outputs = _outputs(root, raw)

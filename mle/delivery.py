@@ -17,6 +17,7 @@ from mle.connectors import Context, Endpoint, build_sink
 from mle.deadletter import DeadLetterWriter
 from mle.sinks.base import Sink
 from mle.sinks.file import FileSink
+from mle.summary import OutputReport
 
 log = logging.getLogger("mle")
 
@@ -78,6 +79,8 @@ class Delivery:
     def _lost(self, sink: Sink, lines: list[bytes], reason: str) -> None:
         self.failed += len(lines)
         sink.stats.errors["write_failed"] += len(lines)
+        sink.stats.lines += len(lines)  # handed to the output ...
+        sink.stats.dead_lettered += len(lines)  # ... and not delivered
         log.error("output %s failed (%s): %d documents go to the dead-letter file", sink.tag, reason, len(lines))
         for line in lines:
             self.dead_letters.write(f"output {sink.tag}", "write_failed", reason, line)
@@ -97,14 +100,16 @@ class Delivery:
             except OSError as exc:
                 log.error("closing output %s: %s", sink.tag, exc)
 
-    def output_rows(self) -> list[tuple[str, str, int, int]]:
-        """(tag, where, documents written, documents failed) per user output."""
-        rows: list[tuple[str, str, int, int]] = []
+    def output_reports(self) -> list[OutputReport]:
+        """What became of the documents of each user output (final once closed)."""
+        reports: list[OutputReport] = []
         for index, sink in sorted(self.sinks.items()):
-            if index > 0 and all(row[0] != sink.tag for row in rows):
-                rows.append((sink.tag, sink.description, sink.stats.lines, sink.stats.errors["write_failed"]))
-        return rows
+            if index > 0 and all(r.tag != sink.tag for r in reports):
+                s = sink.stats
+                reports.append(OutputReport(sink.tag, sink.description, s.lines, s.dead_lettered, s.left_over,
+                                            s.left_where, s.existing_lines))
+        return reports
 
     def written(self) -> int:
         """Documents written to user outputs."""
-        return sum(row[2] for row in self.output_rows())
+        return sum(r.lines for r in self.output_reports())

@@ -35,7 +35,7 @@ from mle.reload import Reloader, ScriptWatcher
 from mle.runtime.latency import LatencyHistogram
 from mle.runtime.processes import enable_stack_dumps, relax_cyclic_gc
 from mle.sources.base import Batch, Source
-from mle.sources.pump import start_pumps
+from mle.sources.pump import read_to_end, start_pumps
 from mle.worker import BatchResult, Worker
 
 if TYPE_CHECKING:
@@ -282,22 +282,19 @@ def replay(
     sources: Iterable[Source],
     on_progress: Callable[[Source, int], None] | None = None,
 ) -> None:
-    """Push each source through the pipeline until it ends, then fire pending timers once."""
+    """Push each source through the pipeline until it ends, then fire pending timers once.
+    A source that fails records why (``source.stats.failure``) and the next one goes on."""
     batch_size = pipeline.config.engine.batch_size
     for source in sources:
-        source.open()
-        try:
-            while not pipeline.flags.stop.is_set():
-                batch = source.read_batch(batch_size, 0.0)
-                if batch is None:
-                    break
-                pipeline.handle(batch)
-                pipeline.fire_timers()
-                pipeline.service_api()
-                if on_progress is not None:
-                    on_progress(source, batch.size)
-        finally:
-            source.close()
+
+        def deliver(batch: Batch, source: Source = source) -> None:
+            pipeline.handle(batch)
+            pipeline.fire_timers()
+            pipeline.service_api()
+            if on_progress is not None:
+                on_progress(source, batch.size)
+
+        read_to_end(source, batch_size, pipeline.flags.stop, deliver)
     pipeline.fire_timers(math.inf)  # periodic analyzers get their last report out
     pipeline.write_stats()
 

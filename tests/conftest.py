@@ -179,3 +179,23 @@ def children(pid: int) -> list[int]:
 def descendants(pid: int) -> list[int]:
     """Every process below ``pid``."""
     return [p for child in children(pid) for p in (child, *descendants(child))]
+
+
+def summary_rows(stderr: bytes | str) -> dict[str, dict]:
+    """The per-script table of an ``mle`` summary: tag -> {"kind", and each numeric column by
+    its header: "in", "out", "dropped", "errors", "redis"}."""
+    text = stderr.decode() if isinstance(stderr, bytes) else stderr
+    rows: dict[str, dict] = {}
+    header: list[str] = []
+    for line in text.splitlines():
+        if "┃" in line:
+            header = [cell.strip() for cell in line.split("┃")]
+            continue
+        cells = [cell.strip() for cell in line.split("│")]
+        if header and len(cells) >= 3 and cells[1] in ("input", "analyzer", "output"):
+            row: dict = {"kind": cells[1]}
+            for name, cell in zip(header[2:], cells[2:], strict=False):
+                if name in ("in", "out", "dropped", "errors", "redis"):
+                    row[name] = int(cell.replace(",", ""))
+            rows[cells[0]] = row
+    return rows

@@ -102,7 +102,7 @@ return function(env)
   m.cosh = function(x) return (math.exp(x) + math.exp(-x)) / 2 end
   m.sinh = function(x) return (math.exp(x) - math.exp(-x)) / 2 end
   m.tanh = function(x) local a, b = math.exp(x), math.exp(-x); return (a - b) / (a + b) end
-  s.gfind = string.gmatch
+  s.gfind = s.gmatch -- the sandbox's gmatch (patterns.lua)
   s.format = compat_format
   env.unpack = unpack
   local b = {}

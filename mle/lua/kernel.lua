@@ -248,15 +248,20 @@ local build_routes -- routes of the analyzers that declare event types (below)
 local route_on -- an item on a routed event is finished: the event goes on (below)
 local release_next -- a sequential script's item issued its one command (scheduler, below)
 
+-- returns true when the event went somewhere (counted in the script's n_out)
 local function pass_on(S, m, hops, o)
-  if m == nil then return end
+  if m == nil then return false end
   local nxt = S.next_analyzer
   if nxt then
+    S.n_out = S.n_out + 1
     push(nxt, m, hops + 1, o)
+    return true
   elseif S.next_output then
     S.n_out = S.n_out + 1
     pcall(emit, S.next_output, m)
+    return true
   end
+  return false
 end
 
 -- A quarantined script never runs again: drop its environment so whatever it
@@ -387,6 +392,7 @@ local function healed(S, m)
   end
 end
 
+-- returns true when the event was passed on
 local function failed(S, m, fwd, hops, o, hook, err)
   local text = error_text(err)
   S.last_error = text
@@ -398,8 +404,9 @@ local function failed(S, m, fwd, hops, o, hook, err)
   end
   h_log(S.id, "error", hook .. ": " .. text)
   annotate(m, S, hook, text)
-  if not fwd then pass_on(S, m, hops, o) end
+  local passed = not fwd and pass_on(S, m, hops, o)
   if S.quarantine_after > 0 and hook == "loop" and not S.quarantined then failed_on_type(S, m, text) end
+  return passed
 end
 
 local function succeeded(S, m)
@@ -818,12 +825,16 @@ release_next = function(rec, S)
 end
 
 local function finish(rec, S, ok, err)
+  local sent = rec.sent
   if ok then
     succeeded(S, rec.m)
   else
-    failed(S, rec.m, rec.fwd, rec.hops, rec.origin, rec.hook or "loop", err)
+    sent = failed(S, rec.m, rec.fwd, rec.hops, rec.origin, rec.hook or "loop", err) or sent
   end
-  if rec.hook == "loop" then route_on(S, rec.m, rec.hops, rec.origin, ok and not rec.fwd) end
+  if rec.hook == "loop" then
+    sent = route_on(S, rec.m, rec.hops, rec.origin, ok and not rec.fwd) or sent
+    if not sent then S.n_drop = S.n_drop + 1 end -- nothing went on after this event
+  end
   if rec.adm then
     if not rec.released then
       next_in_sequence(S)
@@ -873,7 +884,7 @@ end
 
 local function run_plain(S, m, hops, o, fn, hook)
   local rec = plain_rec
-  rec.S, rec.m, rec.fwd, rec.hops, rec.hook, rec.origin = S, m, false, hops, hook, o
+  rec.S, rec.m, rec.fwd, rec.hops, rec.hook, rec.origin, rec.sent = S, m, false, hops, hook, o, false
   cur = rec
   ticks, tick_limit, exceeded = 0, S.budget, false
   local t0 = (S.n_in % SAMPLE_EVERY == 0) and clock()
@@ -885,15 +896,15 @@ local function run_plain(S, m, hops, o, fn, hook)
   local was_exceeded = exceeded
   exceeded = false
   cur = plain_rec
-  local fwd = rec.fwd
+  local fwd, sent = rec.fwd, rec.sent
   rec.S, rec.m, rec.hook, rec.origin = nil, nil, nil, nil
   if ok then
     succeeded(S, m)
   else
     if was_exceeded then err = BUDGET_MSG end
-    failed(S, m, fwd, hops, o, hook, err)
+    sent = failed(S, m, fwd, hops, o, hook, err) or sent
   end
-  return ok, fwd
+  return ok, fwd, sent
 end
 
 -- While a batch is isolated (re-run event by event after a worker crashed), the
@@ -917,10 +928,11 @@ local function run_item(S, m, hops, o, adm, hook)
   local skip = S.quarantined and "skipped: script is quarantined"
   if not skip and not hook and next(S.qtypes) ~= nil then skip = skipped_type(S, m) end
   if skip then
-    if not hook then
+    if not hook then -- counted in and out (or dropped) as if it had run
+      S.n_in = S.n_in + 1
       annotate(m, S, "loop", skip)
-      pass_on(S, m, hops, o)
-      route_on(S, m, hops, o)
+      local sent = pass_on(S, m, hops, o)
+      if not route_on(S, m, hops, o) and not sent then S.n_drop = S.n_drop + 1 end
     end
     if adm then next_in_sequence(S) end
     return item_done(o)
@@ -929,14 +941,16 @@ local function run_item(S, m, hops, o, adm, hook)
   hook = hook or "loop"
   if hook == "loop" then S.n_in = S.n_in + 1 end
   if not S.coro then
-    local ok, fwd = run_plain(S, m, hops, o, fn, hook)
-    if hook == "loop" then route_on(S, m, hops, o, ok and not fwd) end
+    local ok, fwd, sent = run_plain(S, m, hops, o, fn, hook)
+    if hook == "loop" and not route_on(S, m, hops, o, ok and not fwd) and not sent then
+      S.n_drop = S.n_drop + 1 -- nothing went on after this event
+    end
     if adm then next_in_sequence(S) end
     return item_done(o)
   end
   local rec = get_worker()
   rec.S, rec.m, rec.fwd, rec.hops, rec.ticks, rec.hook = S, m, hook ~= "loop", hops, 0, hook
-  rec.origin, rec.adm, rec.released, rec.commands = o, adm, false, 0
+  rec.origin, rec.adm, rec.released, rec.commands, rec.sent = o, adm, false, 0, false
   rec.timed = (S.n_in % SAMPLE_EVERY == 0)
   resume(rec, fn, m)
 end
@@ -1050,6 +1064,7 @@ function K.route(m)
   local t = m.event_type
   local list = (t ~= nil and routes[t]) or routes["*"]
   if rawequal(m, rec.m) then rec.fwd = true end
+  rec.sent = true
   if S then S.n_out = S.n_out + 1 end
   if list == nil or list[1] == nil then return route_end(m) end
   route_of[m], route_at[m] = list, 1
@@ -1060,23 +1075,25 @@ end
 -- analyzer reached through an explicit chain (analyze_event, default_analyzer) that
 -- did not pass the event on itself (`unsent`) passes it to its default_analyzer or
 -- default_output, as a Dragonfly script would.
+-- Returns true when it sent the event on (counted in S's n_out).
 route_on = function(S, m, hops, o, unsent)
   local list = m ~= nil and route_of[m]
   if not list then
-    if unsent and S.declared then pass_on(S, m, hops, o) end
-    return
+    return unsent and S.declared and pass_on(S, m, hops, o) or false
   end
   local at = route_at[m]
-  if list[at] ~= S then return end
+  if list[at] ~= S then return false end
   S.n_out = S.n_out + 1
   at = at + 1
   local nxt = list[at]
   if nxt == nil then
     route_of[m], route_at[m] = nil, nil
-    return route_end(m)
+    route_end(m)
+    return true
   end
   route_at[m] = at
   push(nxt, m, hops + 1, o)
+  return true
 end
 
 -- what Python calls ----------------------------------------------------------------
@@ -1142,7 +1159,8 @@ end
 
 function K.add_script(S)
   scripts[S.id] = S
-  S.n_in, S.n_out, S.n_err, S.n_redis, S.consecutive, S.time = 0, 0, 0, 0, 0, 0
+  S.n_in, S.n_out, S.n_drop, S.n_err, S.n_redis, S.consecutive, S.time = 0, 0, 0, 0, 0, 0, 0
+  S.last_error = "" -- set now: adding the key when a script ran out of memory would need memory
   S.quarantined = false
   S.qtypes, S.n_quarantines = {}, 0
   S.retry = H.quarantine_retry or 10
@@ -1181,7 +1199,7 @@ function K.stats()
     for t in pairs(S.qtypes) do types[#types + 1] = t == "" and "(no event_type)" or t end
     table.sort(types)
     out[#out + 1] = {
-      id = id, tag = S.tag, kind = S.kind, n_in = S.n_in, n_out = S.n_out, n_err = S.n_err,
+      id = id, tag = S.tag, kind = S.kind, n_in = S.n_in, n_out = S.n_out, n_drop = S.n_drop, n_err = S.n_err,
       n_redis = S.n_redis, time = S.time * SAMPLE_EVERY, quarantined = S.quarantined or types[1] ~= nil,
       quarantined_types = concat(types, ","), quarantines = S.n_quarantines + (S.quarantined and 1 or 0),
     }
@@ -1228,6 +1246,7 @@ function K.analyze_event(...)
   work = work + 1
   if work > MAX_WORK then error(str_format("more than %d events queued in one batch", MAX_WORK), 2) end
   if rawequal(t, rec.m) then rec.fwd = true end
+  rec.sent = true
   local S = rec.S
   if S then S.n_out = S.n_out + 1 end
   push(target, t, hops, rec.origin)
@@ -1252,7 +1271,7 @@ local function format_for_output(O, t)
   out_rec.S, out_rec.m = nil, nil
   if ok then
     O.consecutive = 0
-    if doc ~= nil then O.n_out = O.n_out + 1 end
+    if doc ~= nil then O.n_out = O.n_out + 1 else O.n_drop = O.n_drop + 1 end
     return true, doc
   end
   local text = was_exceeded and BUDGET_MSG or error_text(doc)
@@ -1286,6 +1305,7 @@ function K.output_event(...)
   local index = lookup(outputs_by_tag, tag)
   if not index then return note_unknown("o", tag) end
   if rawequal(t, rec.m) then rec.fwd = true end
+  rec.sent = true
   local S = rec.S
   if S then S.n_out = S.n_out + 1 end
   emit(index, t)

@@ -160,7 +160,8 @@ class LuaEngine:
         compat = None
         if self.runtime_name == "lua54":
             compat = runner(_lua_source("compat54.lua"), "@mle/lua/compat54.lua")
-        runner(_lua_source("sandbox.lua"), "@mle/lua/sandbox.lua", kernel, host, compat)
+        patterns = runner(_lua_source("patterns.lua"), "@mle/lua/patterns.lua")
+        runner(_lua_source("sandbox.lua"), "@mle/lua/sandbox.lua", kernel, host, compat, patterns)
         kernel.redisml = runner(_lua_source("redisml.lua"), "@mle/lua/redisml.lua")
         lua.globals().python = None
         return kernel

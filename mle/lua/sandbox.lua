@@ -5,9 +5,10 @@
 -- `require` that resolves only inside the root's script folders and the
 -- engine's Lua library, and a read-only io.open that works during setup.
 -- It cannot reach Python objects other than event data, the file system,
--- the process, bytecode, debug, or the kernel's state.
+-- the process, bytecode, debug, or the kernel's state, and no pattern match it
+-- starts can run longer than its instruction budget allows.
 
-local K, H, COMPAT = ...
+local K, H, COMPAT, PATTERNS = ...
 
 local rawtype, rawget, rawset, rawequal, rawlen = type, rawget, rawset, rawequal, rawlen
 local pcall, xpcall, error, select, tostring, tonumber = pcall, xpcall, error, select, tostring, tonumber
@@ -31,6 +32,10 @@ local LUAJIT = K.LUAJIT
 -- No bytecode anywhere, and the string metatable every script shares is read-only.
 string.dump = nil
 dgetmetatable("").__metatable = "string"
+
+-- Pattern matching whose work the instruction budget counts when it could be large
+-- (patterns.lua), for library calls and method calls (s:find) alike.
+for _, name in ipairs({ "find", "match", "gmatch", "gsub" }) do string[name] = PATTERNS[name] end
 
 local function copy(t)
   local c = {}

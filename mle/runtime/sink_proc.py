@@ -4,7 +4,10 @@ It writes each result batch to its sinks (``Delivery``: failed writes go to the
 dead-letter file), then acknowledges the batch id to the source, which only then
 forgets the batch (and, for a Redis stream input, XACKs it). A batch that arrives
 twice (re-delivered after a worker restart raced with its first result) is
-written once. The sink ends when every worker has said it is done.
+written once. Each result carries the change of its worker's counters; the sink
+adds up those of the results it writes, so the run's counts cover exactly the
+work that was written (that of a worker killed mid-batch is counted once, by its
+replacement). The sink ends when every worker has said it is done.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from mle.findings import FindingScanner
 from mle.runtime import wire
 from mle.runtime.live import LIVE_INTERVAL, sink_report
 from mle.runtime.processes import ChildSpec, child_setup, control_socket, report
+from mle.summary import add_counters
 
 _REMEMBERED = 1 << 16  # batch ids kept for duplicate suppression
 
@@ -71,6 +75,7 @@ def sink_main(spec: ChildSpec) -> None:
     next_live = time.monotonic()
     report(control, "ready")
     written = _Recent(_REMEMBERED)
+    totals: dict = {}  # the workers' counters for every result written
     ended: set[int] = set()
     duplicates = 0
     poller = zmq.Poller()
@@ -90,11 +95,12 @@ def sink_main(spec: ChildSpec) -> None:
                     except zmq.Again:
                         break
                     if message[0] == "R":
-                        _, batch_id, _, results = message
+                        _, batch_id, _, results, counted = message
                         if batch_id is not None and batch_id in written:
                             duplicates += 1
                         else:
                             delivery.write(results)
+                            add_counters(totals, counted)
                             if batch_id is not None:
                                 written.add(batch_id)
                         if batch_id is not None:
@@ -112,22 +118,23 @@ def sink_main(spec: ChildSpec) -> None:
                 elif command[0] == "restarted":
                     ended.discard(command[1])
                 elif command[0] == "stats":
-                    report(control, "stats", _counters(delivery, dead_letters, duplicates))
+                    report(control, "stats", _counters(delivery, dead_letters, duplicates, totals))
     finally:
         delivery.close()
         dead_letters.close()
-        report(control, "done", _counters(delivery, dead_letters, duplicates))
+        report(control, "done", _counters(delivery, dead_letters, duplicates, totals))
         pull.close()
         acks.close()
         control.close()
         context.term()
 
 
-def _counters(delivery: Delivery, dead_letters: DeadLetterWriter, duplicates: int) -> dict:
+def _counters(delivery: Delivery, dead_letters: DeadLetterWriter, duplicates: int, totals: dict) -> dict:
     return {
-        "outputs": [list(row) for row in delivery.output_rows()],
+        "outputs": [report.as_dict() for report in delivery.output_reports()],
         "written": delivery.written(),
         "failed": delivery.failed,
         "dead_letters": dead_letters.count,
         "duplicates": duplicates,
+        "counters": totals,
     }

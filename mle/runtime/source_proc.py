@@ -19,11 +19,10 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import zmq
 
-from mle.connectors import Context, Endpoint
+from mle.connectors import Context
 from mle.deadletter import DeadLetterWriter
 from mle.pipeline import build_sources
 from mle.runtime import wire
@@ -32,8 +31,8 @@ from mle.runtime.live import source_report
 from mle.runtime.processes import ChildSpec, child_setup, control_socket, report
 from mle.runtime.shard import make_splitter
 from mle.sources.base import Batch, Source
-from mle.sources.file import FileSource
-from mle.sources.pump import start_pumps
+from mle.sources.file import replay_sources
+from mle.sources.pump import read_to_end, start_pumps
 
 log = logging.getLogger("mle.source")
 
@@ -276,14 +275,6 @@ class Dispatcher:
             self._send(worker, wire.pack(["E"]))
 
 
-def _replay_sources(spec: ChildSpec, context: Context) -> list[Source]:
-    options = {k: v for k, v in spec.config.input_by_tag(spec.replay_input).options.items() if k == "max_line_bytes"}
-    return [
-        FileSource(spec.replay_input, Endpoint("file", str(Path(f).resolve()), f"replay {f}"), options, context)
-        for f in spec.replay_files
-    ]
-
-
 def source_main(spec: ChildSpec) -> None:
     """Entry point of the source process (spawned by the supervisor)."""
     child_setup("source", spec.log_level, spec.log_format, spec.quiet_scripts)
@@ -297,7 +288,9 @@ def source_main(spec: ChildSpec) -> None:
     stop = threading.Event()
     batches: queue.Queue[Batch] = queue.Queue(maxsize=64)
     try:
-        sources = _replay_sources(spec, context) if replay else build_sources(config, context)
+        options = config.input_by_tag(spec.replay_input).options if replay else {}
+        sources = replay_sources(spec.replay_input, spec.replay_files, options, context) if replay \
+            else build_sources(config, context)
         dispatcher = Dispatcher(spec, zcontext, control, dead_letters)
         if replay:  # one file after another, as `mle replay` promises
             threads = [threading.Thread(target=_replay_in_order, args=(sources, batches, stop, config.engine),
@@ -333,7 +326,8 @@ def source_main(spec: ChildSpec) -> None:
         for source in sources:
             lines[source.tag] = lines.get(source.tag, 0) + source.stats.lines
         stats = {s.tag + " " + s.description: {"lines": s.stats.lines, "bytes": s.stats.bytes,
-                                               "errors": dict(s.stats.errors)} for s in sources}
+                                               "errors": dict(s.stats.errors), "failure": s.stats.failure}
+                 for s in sources}
         report(control, "done", {"sources": stats, "lines": lines, **dispatcher.counts,
                                  "dead_letters": dead_letters.count})
     except Exception as exc:  # never report a clean finish for a failure: the supervisor stops
@@ -349,16 +343,7 @@ def source_main(spec: ChildSpec) -> None:
 
 def _replay_in_order(sources: list[Source], batches: queue.Queue, stop: threading.Event, engine: object) -> None:
     for source in sources:
-        source.open()
-        try:
-            while not stop.is_set():
-                batch = source.read_batch(engine.batch_size, 0.0)  # type: ignore[attr-defined]
-                if batch is None:
-                    break
-                if batch.lines:
-                    batches.put(batch)
-        finally:
-            source.close()
+        read_to_end(source, engine.batch_size, stop, batches.put)  # type: ignore[attr-defined]
 
 
 def _dispatch(dispatcher: Dispatcher, batches: queue.Queue, threads: list[threading.Thread],

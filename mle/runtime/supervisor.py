@@ -47,7 +47,7 @@ from mle.runtime.sink_proc import sink_main
 from mle.runtime.source_proc import source_main
 from mle.runtime.wire import Endpoints
 from mle.runtime.worker_proc import worker_main
-from mle.summary import Summary
+from mle.summary import OutputReport, Summary
 
 log = logging.getLogger("mle.supervisor")
 
@@ -93,7 +93,6 @@ class Supervisor:
         self.restarts: deque[float] = deque()
         self.worker_timeout = config.engine.worker_timeout
         self.restart_count = 0
-        self.retired_counters: list[dict] = []  # workers replaced by a reload
         self.to_retire: deque[int] = deque()  # workers still running the scripts of before a reload
         self.reloader = Reloader(config)
         self.watcher: ScriptWatcher | None = None  # mle run: reload when a script file changes
@@ -253,7 +252,7 @@ class Supervisor:
                 next_stats = time.monotonic() + self.config.engine.stats_interval
             if all(c.done is not None for c in self.children.values()):
                 break
-        self._write_stats(final=True)
+        self._write_stats()
 
     def _check_workers(self) -> None:
         for index in range(self.workers):
@@ -360,60 +359,51 @@ class Supervisor:
             self.api.reloaded(True)  # every worker runs the new scripts
 
     def _replace_retired(self, index: int, child: Child) -> None:
-        counters, finished = child.retired  # type: ignore[misc]
-        self.retired_counters.append(counters)
+        _, finished = child.retired  # type: ignore[misc]  # its counters reached the sink with its results
         # keep_going: a script that fails to set up now (changed since the check) is quarantined, not fatal
         self._restart_worker(index, child, -1, "", finished, keep_going=True)
         self._retire_next()
 
     # counters --------------------------------------------------------------------------
-    def _collect(self) -> list[dict]:
-        """Fresh counters from every worker still running, final ones from those done."""
+    def _sink_report(self) -> dict:
+        """The sink's counters: its final report once it is done, else fresh ones. The
+        workers' counters are those of the results the sink wrote (see :mod:`.sink_proc`)."""
+        sink = self.children["sink"]
+        if sink.done is not None:
+            return sink.done
         self._stats_reply = {}
-        asking = [n for n, c in self.children.items() if n.startswith("worker-") and c.done is None]
-        for name in asking:
-            self._send(name, "stats")
+        self._send("sink", "stats")
         deadline = time.monotonic() + 2
-        while len(self._stats_reply) < len(asking) and time.monotonic() < deadline:
+        while "sink" not in self._stats_reply and time.monotonic() < deadline:
             self._receive(50)
-        counters = []
-        for name, child in self.children.items():
-            if name.startswith("worker-"):
-                part = child.done if child.done is not None else self._stats_reply.get(name)
-                if part:
-                    counters.append(part)
-        return counters
+        return self._stats_reply.get("sink", {})
 
-    def _write_stats(self, final: bool = False) -> None:
-        counters = [c.done for n, c in self.children.items() if n.startswith("worker-") and c.done] if final \
-            else self._collect()
-        if not counters:
+    def _write_stats(self) -> None:
+        report = self._sink_report()
+        counters = report.get("counters", {})
+        if not counters.get("scripts"):
             return
-        merged = Summary.merge(0, counters, [], 0, "")
-        sink = self.children["sink"].done or {}
-        line = stats_line({"scripts": merged.scripts, "rejected": {
-            f"{tag}\t{reason}": n for tag, reasons in merged.rejected.items() for reason, n in reasons.items()}},
-            sink.get("written", 0), self._dead_letters())
+        line = stats_line(counters, report.get("written", 0), self._dead_letters(report))
         path = self.config.log_dir / STATS_FILE
         path.parent.mkdir(parents=True, exist_ok=True)
         with path.open("ab") as f:
             f.write(line + b"\n")
 
-    def _dead_letters(self) -> int:
-        parts = [c.done or self._stats_reply.get(n) or {} for n, c in self.children.items()]
-        return sum(part.get("dead_letters", 0) for part in parts)
+    def _dead_letters(self, sink: dict) -> int:
+        """Dead letters of the workers (in the sink's counters), the sink and the source."""
+        source = self.children["source"].done or {}
+        return sink.get("counters", {}).get("dead_letters", 0) + sink.get("dead_letters", 0) \
+            + source.get("dead_letters", 0)
 
     def _summary(self, seconds: float) -> Summary:
-        workers = [c.done for n, c in self.children.items() if n.startswith("worker-") and c.done]
-        workers += self.retired_counters
         sink = self.children["sink"].done or {}
         source = self.children["source"].done or {}
-        dead = sum(part.get("dead_letters", 0) for part in workers) + sink.get("dead_letters", 0) \
-            + source.get("dead_letters", 0)
-        summary = Summary.merge(seconds, workers, [tuple(r) for r in sink.get("outputs", [])], dead,
-                                str(self.config.dead_letter_path))
-        if source.get("lines"):  # the source saw every line; a replaced worker's counters are gone
+        outputs = [OutputReport(**report) for report in sink.get("outputs", [])]
+        summary = Summary.from_counters(seconds, sink.get("counters", {}), outputs, self._dead_letters(sink),
+                                        str(self.config.dead_letter_path))
+        if source.get("lines"):  # every line read, those dead-lettered for killing a worker included
             summary.lines_in = dict(source["lines"])
+        summary.input_failures = [s["failure"] for s in source.get("sources", {}).values() if s.get("failure")]
         summary.workers = self.workers
         summary.restarts = self.restart_count
         summary.poison = source.get("poison", 0)

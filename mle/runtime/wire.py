@@ -6,7 +6,8 @@ is cheaper than unpacking dicts):
     source --PUSH w<k>--> worker k --PUSH sink--> sink --PUSH acks--> source
       ["B", batch_id, input_tag, [line, ...], isolate]    a batch for a worker
       ["E"]                                               end of input (drain)
-      ["R", batch_id, worker_id, [[output, [doc, ...]], ...]]   what a batch produced
+      ["R", batch_id, worker_id, [[output, [doc, ...]], ...], counters]   what a batch produced,
+                                                          and how the worker's counters changed
       ["E", worker_id]                                    a worker is done
       ["A", [batch_id, ...]]                              batches the outputs accepted
 

@@ -27,6 +27,7 @@ from mle.runtime import wire
 from mle.runtime.heartbeat import Heartbeat
 from mle.runtime.live import LIVE_INTERVAL
 from mle.runtime.processes import ChildSpec, child_setup, control_socket, report
+from mle.summary import counters_since
 from mle.worker import BatchResult, Worker
 
 FINISHED_REMEMBERED = 1024  # batch ids a retiring worker reports as done (far more than can be in flight)
@@ -68,8 +69,14 @@ def _serve(spec: ChildSpec, index: int, context: zmq.Context, control: zmq.Socke
     beat = Heartbeat(spec.endpoints.heartbeat_file(index))
     engine = worker.engine
 
+    counted: list[dict | None] = [None]  # the counters at the last send
+
     def send(batch_id: int | None, result: BatchResult) -> None:
-        push.send(wire.pack(["R", batch_id, index, list(result.lines.items())]))
+        # each result carries the counters' change since the last one: the sink adds up
+        # those of the results it writes, so a killed worker's work is counted once
+        now = worker.counters()
+        push.send(wire.pack(["R", batch_id, index, list(result.lines.items()), counters_since(now, counted[0])]))
+        counted[0] = now
         dead_letters.flush()
 
     send(None, worker.take_output())  # what setup() sent

@@ -4,7 +4,9 @@ A sink receives batches of rendered JSON documents (bytes, no newline) and
 writes them. :meth:`Sink.write_batch` blocks while the destination is slow,
 which is how backpressure reaches the inputs; it raises only for a failure the
 sink cannot recover from. Documents a destination rejects for good go to the
-dead-letter file with the reason, never nowhere.
+dead-letter file with the reason, never nowhere; ``stats`` says how many, and how
+many were left over at close (kept for the next start), so the summary can say
+what became of every document an output accepted.
 """
 
 from __future__ import annotations
@@ -28,6 +30,10 @@ class SinkStats:
     lines: int = 0
     bytes: int = 0
     errors: Counter = field(default_factory=Counter)
+    dead_lettered: int = 0  # documents given up on (written to the dead-letter file)
+    left_over: int = 0  # documents not delivered at close, kept for the next start (e.g. a spill folder)
+    left_where: str = ""  # where those wait
+    existing_lines: int = 0  # lines the destination already held at open (a file appended to)
 
 
 class Sink(ABC):
@@ -67,6 +73,7 @@ class Sink(ABC):
     def _write_dead_letters(self, documents: list[bytes], reason: str, detail: str) -> None:
         """Write documents the destination will never take to the dead-letter file with the
         reason; without a dead-letter file the loss is logged as an error, never silent."""
+        self.stats.dead_lettered += len(documents)
         writer = self.context.dead_letters
         if writer is None:
             log.error("output %s: %d documents lost (%s: %s): no dead-letter file", self.tag, len(documents),

@@ -19,6 +19,8 @@ Rotation:
 
 Delivery: a batch is in the file (the OS's page cache) when :meth:`write_batch`
 returns; an error (disk full) raises OSError and the engine dead-letters the batch.
+Appending to a file that already holds lines is Dragonfly's rule; the sink counts
+them at start (``stats.existing_lines``) so the summary can say so.
 """
 
 from __future__ import annotations
@@ -65,6 +67,16 @@ def stamped_name(path: Path, stamp: str) -> Path:
     return candidate
 
 
+def count_lines(path: Path) -> int:
+    """Lines in a file (a last line without a newline counts)."""
+    count, last = 0, b"\n"
+    with open(path, "rb") as f:
+        while chunk := f.read(1 << 20):
+            count += chunk.count(b"\n")
+            last = chunk[-1:]
+    return count + (last != b"\n")
+
+
 class FileSink(Sink):
     """Append JSON lines to a file; rotate on signal or by size."""
 
@@ -101,6 +113,8 @@ class FileSink(Sink):
         self.path.parent.mkdir(parents=True, exist_ok=True)
         with self._lock:
             self._open("wb" if self.truncate else "ab")
+            if self._size:
+                self.stats.existing_lines = count_lines(self.path)
 
     def write_batch(self, lines: list[bytes]) -> None:
         if not lines:

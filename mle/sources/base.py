@@ -12,6 +12,7 @@ transport gives (a unix datagram socket drops when full: Suricata's choice).
 
 from __future__ import annotations
 
+import logging
 from abc import ABC, abstractmethod
 from collections import Counter
 from collections.abc import Callable, Mapping
@@ -20,6 +21,8 @@ from time import monotonic
 from typing import Any
 
 from mle.connectors import Context, Endpoint
+
+log = logging.getLogger("mle.input")
 
 
 @dataclass(slots=True)
@@ -40,6 +43,7 @@ class SourceStats:
     lines: int = 0
     bytes: int = 0
     errors: Counter = field(default_factory=Counter)  # reason -> count (I/O, framing)
+    failure: str = ""  # why the input stopped before its end, in one line ("" if it did not)
 
 
 class Source(ABC):
@@ -59,8 +63,18 @@ class Source(ABC):
         """What the summary and logs call this source."""
         return f"{self.endpoint.scheme}://{self.endpoint.rest}"
 
+    def preflight(self) -> None:  # noqa: B027 - optional hook
+        """Check, without acquiring anything, what would stop this input at start (``mle
+        check``: a ``file://`` input's file must be readable). Raise ConfigError/OSError."""
+
     def open(self) -> None:  # noqa: B027 - optional hook
         """Acquire resources (bind sockets, open files). Raise ConfigError/OSError."""
+
+    def failed(self, error: Exception) -> None:
+        """This input stopped early because of ``error``: say so in one line of the log
+        and keep it for the summary (which makes the run's exit status non-zero)."""
+        self.stats.failure = str(error)
+        log.error("input %s stopped: %s", self.tag, error)
 
     @abstractmethod
     def read_batch(self, max_lines: int, timeout: float) -> Batch | None:

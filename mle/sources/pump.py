@@ -1,15 +1,15 @@
-"""Reading a source on its own thread into a bounded queue."""
+"""Reading sources: on their own threads into a bounded queue (run), or one after another (replay)."""
 
 from __future__ import annotations
 
-import logging
 import queue
 import threading
+from collections.abc import Callable
 
 from mle.errors import ConfigError
 from mle.sources.base import Batch, Source
 
-log = logging.getLogger("mle")
+INPUT_ERRORS = (OSError, ValueError, ConfigError)  # what stops one input, not the engine
 
 
 def pump(source: Source, batches: queue.Queue[Batch], stop: threading.Event, batch_size: int, linger: float) -> None:
@@ -28,11 +28,9 @@ def pump(source: Source, batches: queue.Queue[Batch], stop: threading.Event, bat
                     break
                 except queue.Full:
                     continue  # the consumer (or its drain) is still taking batches
-    except (OSError, ValueError) as exc:
+    except INPUT_ERRORS as exc:
         if not stop.is_set():
-            log.error("input %s stopped: %s", source.tag, exc)
-    except ConfigError as exc:
-        log.error("%s", exc)
+            source.failed(exc)
 
 
 def start_pumps(sources: list[Source], batches: queue.Queue[Batch], stop: threading.Event, batch_size: int,
@@ -47,3 +45,28 @@ def start_pumps(sources: list[Source], batches: queue.Queue[Batch], stop: thread
     for thread in threads:
         thread.start()
     return threads
+
+
+def read_to_end(source: Source, batch_size: int, stop: threading.Event, deliver: Callable[[Batch], None]) -> None:
+    """Replay one source: open it and hand every batch with lines to ``deliver`` until it
+    ends or ``stop`` is set. A source that cannot be opened or read records the failure
+    (:meth:`Source.failed`) after handing over what it read; the caller goes on with the
+    next source."""
+    try:
+        source.open()
+    except INPUT_ERRORS as exc:
+        source.failed(exc)
+        return
+    try:
+        while not stop.is_set():
+            try:
+                batch = source.read_batch(batch_size, 0.0)
+            except INPUT_ERRORS as exc:
+                source.failed(exc)
+                return
+            if batch is None:
+                return
+            if batch.lines:
+                deliver(batch)
+    finally:
+        source.close()

@@ -181,3 +181,41 @@ def test_shipped_configs_are_valid(monkeypatch, tmp_path, config_file, env):
     for spec in config.outputs:
         build_sink(spec.tag, spec.uri, spec.options, spec.label, context)
     assert config.analyzers and config.inputs and config.outputs
+
+
+VALID = """
+inputs = { { tag = "eve", uri = "file://eve.json", script = "f.lua", default_analyzer = "a" } }
+analyzers = { { tag = "a", script = "a.lua", default_output = "out" } }
+outputs = { { tag = "out", uri = "file://out.json" } }
+"""
+
+
+@pytest.mark.parametrize("line, expected", [
+    ('redis_hots = "127.0.0.1"', 'unknown setting "redis_hots" (did you mean "redis_host"?)'),
+    ("analysers = {}", 'unknown setting "analysers" (did you mean "analyzers"?)'),
+    ("mle_settings = { workers = 2 }", 'unknown setting "mle_settings" (did you mean "mle"?)'),
+    ('Outputs = {}', 'unknown setting "Outputs" (did you mean "outputs"?)'),
+])
+def test_a_misspelt_top_level_setting_is_refused_by_the_cli(make_root, line, expected):
+    root = make_root(VALID + line, inputs=SCRIPTS, analyzers=ANALYZERS)
+    for command in ("check", "replay"):
+        result = run_mle(command, "-r", str(root))
+        assert result.returncode == 2, result.stderr.decode()
+        assert expected in result.stderr.decode()
+
+
+def test_helper_names_of_the_users_own_are_allowed(make_root):
+    root = make_root(
+        """
+        HOME = "/opt/sensor"
+        models = { "hst", "welford" }
+        common = { script = "a.lua", default_output = "out" }
+        function output_path(name) return "file://" .. HOME .. "/" .. name end
+        inputs = { { tag = "eve", uri = "file://" .. HOME .. "/eve.json", script = "f.lua", default_analyzer = "a" } }
+        analyzers = { { tag = "a", script = common.script, default_output = common.default_output } }
+        outputs = { { tag = "out", uri = output_path("out.json") } }
+        """,
+        inputs=SCRIPTS, analyzers=ANALYZERS)
+    config = load(root)
+    assert config.inputs[0].uri == "file:///opt/sensor/eve.json"
+    assert config.outputs[0].uri == "file:///opt/sensor/out.json"

@@ -322,7 +322,7 @@ def test_require_cannot_traverse_out_of_the_engine_library(sandbox, outside, tmp
     real = importlib.resources.files("mle.lua")
     package = tmp_path / "site" / "mle" / "lua"
     (package / "lib").mkdir(parents=True)
-    for name in ("kernel.lua", "sandbox.lua", "compat54.lua", "redisml.lua"):
+    for name in ("kernel.lua", "sandbox.lua", "compat54.lua", "patterns.lua", "redisml.lua"):
         (package / name).write_text(real.joinpath(name).read_text())
 
     class Resources:

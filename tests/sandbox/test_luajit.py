@@ -29,6 +29,9 @@ JIT_LOOPS = {
 
 JOBS = {name: Job(f"function attack(msg) {loop} end", ATTACK_THEN_PROBE, runtime="luajit")
         for name, loop in JIT_LOOPS.items()}
+JOBS["catastrophic_pattern"] = Job("""
+    function attack(msg) string.find(string.rep("a", 1e5), ".-.-.-.-.-b") end
+""", ATTACK_THEN_PROBE, runtime="luajit", timeout=3)
 JOBS["coroutine_creating_loop"] = Job("""
     function attack(msg)
       while true do coroutine.resume(coroutine.create(function() end)) end
@@ -45,6 +48,12 @@ def isolated_results(tmp_path_factory):
 def test_luajit_budget_stops_compiled_loops(isolated_results, name):
     result = isolated_results[name]
     assert not result.hung, f"LuaJIT worker hung ({result.elapsed:.1f} s) in a loop under a 100k budget"
+    assert probe_ok(result, 2)
+
+
+def test_luajit_budget_stops_a_catastrophic_pattern(isolated_results):
+    result = isolated_results["catastrophic_pattern"]
+    assert not result.hung, f"string.find ran for {result.elapsed:.1f} s (killed) under a 100k instruction budget"
     assert probe_ok(result, 2)
 
 

@@ -19,12 +19,14 @@ from urllib.parse import quote
 from mle.connectors import Context, Endpoint, check_options
 from mle.errors import ConfigError
 from mle.sinks.address import parse_host_port
+from mle.sinks.elasticsearch.encode import ANNOTATIONS
 
 EXAMPLE = "elasticsearch+http://127.0.0.1:9200/mle-%Y.%m.%d"
 
 OPTIONS: Mapping[str, type | tuple] = {
     "action": str,
     "doc_id": str,
+    "id_ignore": (list, dict),  # a Lua table: {} arrives as an empty dict
     "data_stream": bool,
     "pipeline": str,
     "user": str,
@@ -56,7 +58,8 @@ class EsConfig:
     base_url: str  # scheme://host:port[/prefix], no trailing slash
     index: str  # name or strftime pattern
     action: str = "create"
-    doc_id: str = "hash"  # "hash": blake2b of the document bytes; "none": the cluster assigns ids
+    doc_id: str = "hash"  # "hash": blake2b of the event's canonical form (encode.document_id); "none": the cluster's
+    id_ignore: tuple[str, ...] = ANNOTATIONS  # fields (dotted paths) left out of the event's identity
     data_stream: bool = False
     pipeline: str | None = None
     user: str | None = None
@@ -111,6 +114,8 @@ def parse_config(endpoint: Endpoint, options: Mapping[str, Any], context: Contex
     base_url = f"{transport}://{host}:{address.port}" + (f"/{prefix}" if prefix else "")
     values: dict[str, Any] = {"base_url": base_url, "index": index, "user": address.user, "password": address.password}
     values.update(opts)
+    if "id_ignore" in opts:
+        values["id_ignore"] = _field_paths(label, opts["id_ignore"])
     if "spill_dir" in opts:
         spill_dir = Path(opts["spill_dir"])
         values["spill_dir"] = spill_dir if spill_dir.is_absolute() else context.root / spill_dir
@@ -119,6 +124,14 @@ def parse_config(endpoint: Endpoint, options: Mapping[str, Any], context: Contex
     config = EsConfig(**values)
     _check(label, config)
     return config
+
+
+def _field_paths(label: str, value: list | dict) -> tuple[str, ...]:
+    """``id_ignore``: a list of dotted field paths (``{}``: none)."""
+    items = list(value.values()) if isinstance(value, dict) and not value else value
+    if not isinstance(items, list) or not all(isinstance(p, str) and p and "" not in p.split(".") for p in items):
+        raise ConfigError(f'{label}: "id_ignore" must be a list of field names such as {{ "mle", "event.risk_score" }}')
+    return tuple(items)
 
 
 def _check_index(label: str, index: str) -> None:

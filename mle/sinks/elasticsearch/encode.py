@@ -12,6 +12,7 @@ import base64
 import hashlib
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
+from typing import Any
 
 import orjson
 
@@ -20,14 +21,52 @@ Item = tuple[bytes, bytes]  # (action line, document), neither with a newline
 TIME_FIELDS = ("@timestamp", "timestamp")
 
 
-def document_id(document: bytes) -> str:
-    """A deterministic id: the document's 128-bit BLAKE2b digest, URL-safe base64 (22 characters).
-    The same bytes always get the same id, so a re-sent ``create`` is answered 409 (a duplicate)
-    instead of indexing the document twice.
+#: What MLE adds to an event: its annotation (``mle``) and, in ECS documents, the risk
+#: score derived from it. They are left out of the event's identity.
+ANNOTATIONS = ("mle", "event.risk_score")
 
-    >>> document_id(b'{"a":1}')
-    'LGsRO43RX_ve2YYLQ-sMbA'
+
+def parse_document(document: bytes) -> Any:
+    """The document's JSON value, or None when orjson cannot read it (not JSON, or an
+    integer beyond 64 bits)."""
+    try:
+        return orjson.loads(document)
+    except orjson.JSONDecodeError:
+        return None
+
+
+def _without(value: dict, path: list[str]) -> dict:
+    """``value`` without the field at ``path`` (dicts along the path are copied, nothing else)."""
+    head = path[0]
+    if head not in value:
+        return value
+    if len(path) == 1:
+        return {k: v for k, v in value.items() if k != head}
+    inner = value[head]
+    if type(inner) is not dict:
+        return value
+    return {**value, head: _without(inner, path[1:])}
+
+
+def document_id(document: bytes, ignore: Sequence[str] = ANNOTATIONS, value: Any = None) -> str:
+    """The id of the event a document carries: the 128-bit BLAKE2b digest (URL-safe base64,
+    22 characters) of its canonical form, which is the JSON with every object's keys in
+    sorted order, compact, as orjson writes it, without the fields of ``ignore`` (dotted
+    paths; MLE's annotations by default). The same event gets the same id in every run
+    and process, whatever order its keys came in and whatever MLE's analyzers scored
+    this time, so a re-sent or re-processed event is answered 409 (a duplicate) instead
+    of being indexed twice. A document that is not a JSON object is hashed as it is.
+    ``value``: the document already parsed (it is not changed).
+
+    >>> document_id(b'{"b":2,"a":1}') == document_id(b'{"a":1,"b":2,"mle":{"scores":{"x":0.5}}}')
+    True
     """
+    if value is None:
+        value = parse_document(document)
+    if type(value) is dict:
+        for path in ignore:
+            value = _without(value, path.split("."))
+        document = orjson.dumps(value, option=orjson.OPT_SORT_KEYS)
     digest = hashlib.blake2b(document, digest_size=16).digest()
     return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
 
@@ -44,12 +83,11 @@ def parse_time(text: object) -> datetime | None:
     return when if when.tzinfo is not None else when.replace(tzinfo=UTC)
 
 
-def document_time(document: bytes) -> datetime | None:
-    """The document's own time: ``@timestamp`` (ECS) or ``timestamp`` (EVE)."""
-    try:
-        value = orjson.loads(document)
-    except orjson.JSONDecodeError:
-        return None
+def document_time(document: bytes, value: Any = None) -> datetime | None:
+    """The document's own time: ``@timestamp`` (ECS) or ``timestamp`` (EVE). ``value``:
+    the document already parsed."""
+    if value is None:
+        value = parse_document(document)
     if not isinstance(value, dict):
         return None
     for name in TIME_FIELDS:
@@ -79,10 +117,11 @@ def action_line(action: str, index: str, doc_id: str | None) -> bytes:
 class ActionEncoder:
     """Makes the action line of each document for one output's settings."""
 
-    def __init__(self, action: str, index: str, with_ids: bool) -> None:
+    def __init__(self, action: str, index: str, with_ids: bool, id_ignore: Sequence[str] = ANNOTATIONS) -> None:
         self.action = action
         self.index = index
         self.with_ids = with_ids
+        self.id_ignore = tuple(id_ignore)
         self.dated = "%" in index
         self._prefixes: dict[str, bytes] = {}
         self.time_fallbacks = 0  # dated index, document without a usable time: filed under "now"
@@ -96,19 +135,20 @@ class ActionEncoder:
             self._prefixes[index] = prefix
         return prefix
 
-    def index_of(self, document: bytes, now: datetime | None = None) -> str:
+    def _index_of(self, document: bytes, value: Any, now: datetime | None) -> str:
         if not self.dated:
             return self.index
-        when = document_time(document)
+        when = document_time(document, value)
         if when is None:
             self.time_fallbacks += 1
             when = now or datetime.now(UTC)
         return index_for(self.index, when)
 
     def encode(self, document: bytes, now: datetime | None = None) -> bytes:
-        prefix = self._prefix(self.index_of(document, now))
+        value = parse_document(document) if self.dated or self.with_ids else None  # once for both
+        prefix = self._prefix(self._index_of(document, value, now))
         if self.with_ids:
-            return prefix + b',"_id":"' + document_id(document).encode() + b'"}}'
+            return prefix + b',"_id":"' + document_id(document, self.id_ignore, value).encode() + b'"}}'
         return prefix + b"}}"
 
     def items(self, documents: Iterable[bytes]) -> list[Item]:

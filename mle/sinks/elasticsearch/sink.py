@@ -25,10 +25,12 @@ How documents travel:
    the next start) or, if the spill is off or full, to the dead-letter file.
 
 Guarantees: with ``action = "create"`` and ``doc_id = "hash"`` (the defaults)
-each document is stored exactly once, however often it is re-sent (a retry of a
-request the cluster had applied, a spill replayed after a crash): the re-sent
-copy is answered 409 and counted as a duplicate. Two byte-identical documents
-are therefore stored once. With ``doc_id = "none"`` (or ``action = "index"``
+each event is stored exactly once, however often it is re-sent (a retry of a
+request the cluster had applied, a spill replayed after a crash) or re-processed
+(a replay of the same file): the document id is the hash of the event's identity
+(:func:`.encode.document_id`: its canonical JSON without MLE's annotations), so
+a second copy is answered 409 and counted as a duplicate. Two documents of the
+same record are therefore stored once. With ``doc_id = "none"`` (or ``action = "index"``
 without ids) delivery is at least once. Documents are lost only with the
 machine: those in memory (at most ``2 × max_in_flight`` requests plus the open
 one) when the process is killed; everything spilled survives a restart.
@@ -81,7 +83,7 @@ class ElasticsearchSink(Sink):
         c = self.config
         self.counts: Counter[str] = Counter()
         self._counts_lock = threading.Lock()
-        self._encoder = ActionEncoder(c.action, c.index, c.doc_id == "hash")
+        self._encoder = ActionEncoder(c.action, c.index, c.doc_id == "hash", c.id_ignore)
         self._policy = RetryPolicy(c.retry_initial, c.retry_max, c.max_retries)
         self._open_items: list[Item] = []
         self._open_bytes = 0
@@ -236,6 +238,7 @@ class ElasticsearchSink(Sink):
         self._leftovers.extend((r, r.items) for r in left)
         if self._leftovers:
             self._keep_leftovers()
+        self._count_left_in_spill()
         assert self._service is not None
         self._service.close()
         self._queue = None
@@ -251,32 +254,37 @@ class ElasticsearchSink(Sink):
     def _keep_leftovers(self) -> None:
         """Shutdown with undelivered items: to the spill for the next start, else dead letters."""
         spill = self._spill
-        waiting = spill.waiting if spill is not None else 0  # spilled earlier, never handed out
-        kept = lost = 0
+        lost = 0
         for request, items in self._leftovers:
             if request.spilled is not None and spill is not None:
                 if not items:
                     spill.remove(request.spilled)
                 elif len(items) != len(request.items):
                     spill.rewrite(request.spilled, bulk_body(items))
-                kept += len(items)
                 continue
             if items and spill is not None and spill.push(bulk_body(items)) is not None:
-                kept += len(items)
                 continue
             lost += len(items)
             self._dead_letter([doc for _, doc in items], "undelivered_at_shutdown",
                               f"not delivered within close_timeout ({self.config.close_timeout:.0f} s): "
                               f"{self._last_error or 'cluster busy'}")
         self._leftovers = []
-        self._count("left_in_spill", kept)
-        if kept or waiting:
-            earlier = f" (and {waiting} requests spilled earlier)" if waiting else ""
-            log.warning("output %s: %s did not take everything before shutdown: %d documents%s stay in %s "
-                        "and will be sent at the next start", self.tag, self.config.base_url, kept, earlier,
-                        self.config.spill_dir)
         if lost:
             log.error("output %s: %d undelivered documents went to the dead-letter file", self.tag, lost)
+
+    def _count_left_in_spill(self) -> None:
+        """At close: every document in the spill folder (spilled during this run or an
+        earlier one, never delivered) waits for the next start; count them all."""
+        if self._spill is None:
+            return
+        left = self._spill.documents()
+        with self._counts_lock:
+            self.counts["left_in_spill"] = left
+        self.stats.left_over = left
+        self.stats.left_where = f"the spill folder {self.config.spill_dir}"
+        if left:
+            log.warning("output %s: %s did not take everything before shutdown: %d documents stay in %s and "
+                        "will be sent at the next start", self.tag, self.config.base_url, left, self.config.spill_dir)
 
     # delivery (sender threads) ---------------------------------------------------------------
     def _sender(self) -> None:
