@@ -21,7 +21,7 @@ from rich.console import Console
 from rich.json import JSON
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
 
-from mle import logformat
+from mle import logformat, topfindings
 from mle.config import Config, EngineSettings, load_config
 from mle.connectors import Endpoint
 from mle.errors import MLEError
@@ -194,21 +194,6 @@ def _replay_files(config: Config, files: tuple[str, ...], tag: str) -> tuple[str
     return (str(Endpoint.parse(spec.uri, spec.tag).path(config.root.path)[0]),)
 
 
-def _annotated_events(paths: list[Path], n: int) -> list[bytes]:
-    """The first ``n`` documents carrying an ``mle`` annotation in these files."""
-    found: list[bytes] = []
-    for path in paths:
-        if not path.is_file():
-            continue
-        with path.open("rb") as f:
-            for line in f:
-                if b'"mle":' in line:
-                    found.append(line)
-                    if len(found) >= n:
-                        return found
-    return found
-
-
 def _output_files(config: Config, out: str | None) -> list[Path]:
     if out is not None:
         return [] if out == "-" else [Path(out)]
@@ -223,7 +208,10 @@ def _output_files(config: Config, out: str | None) -> list[Path]:
 @click.argument("files", nargs=-1, type=click.Path(exists=True, dir_okay=False))
 @click.option("--input", "input_tag", help="Input whose script the files go through (default: the first).")
 @click.option("--out", help="Send everything the outputs receive to this JSON-lines file ('-' = stdout).")
-@click.option("--show", type=int, default=0, metavar="N", help="Print the first N annotated events written.")
+@click.option("--show", type=int, default=0, metavar="N",
+              help="Print in full the N annotated events of highest priority this run wrote.")
+@click.option("--top", type=int, default=10, show_default=True, metavar="N",
+              help="Findings table: the N events of highest priority, with every analyzer's reason.")
 @click.option("--progress/--no-progress", default=None, help="Progress bar (default: on a terminal).")
 @click.option("--http", "listen", metavar="HOST:PORT|off", help=f"{HTTP_HELP} while replaying (default: off).")
 @_common
@@ -233,6 +221,7 @@ def replay_command(
     input_tag: str | None,
     out: str | None,
     show: int,
+    top: int,
     progress: bool | None,
     root: str,
     config_file: str | None,
@@ -254,6 +243,8 @@ def replay_command(
     started = time.monotonic()
     count = _workers(config, workers)
     api = _api(config, listen, "off", mode="replay", workers=count)
+    written = _output_files(config, out)[:1]  # the first file output: where this run's findings are read
+    offsets = [path.stat().st_size if path.is_file() else 0 for path in written]
     if count == 0:
         with Pipeline(config, out=out, keep_going=keep_going, replay=True) as pipeline:
             sources = replay_sources(tag, paths, config.input_by_tag(tag).options, pipeline.context)
@@ -288,9 +279,12 @@ def replay_command(
                 summary = supervisor.run()
         else:
             summary = supervisor.run()
-    for line in _annotated_events(_output_files(config, out), show) if show else []:
+    found = topfindings.scan(written[0], offsets[0], max(top, show)) if written else None
+    for _, line in found.ranked()[:show] if found else []:
         Console(highlight=True).print(JSON.from_data(orjson.loads(line)))
     summary.render(stderr, ", ".join(paths))
+    if found is not None and top > 0:
+        topfindings.render(found, stderr, str(written[0]), limit=top)
     sys.exit(summary.exit_status())
 
 

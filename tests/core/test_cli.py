@@ -176,3 +176,30 @@ def test_sighup_reopens_the_output_for_logrotate(running):
     assert count_lines(rotated) == 100
     process.send_signal(signal.SIGTERM)
     assert process.wait(timeout=30) == 0
+
+
+def test_replay_shows_findings_per_analyzer_and_the_events_of_highest_priority(make_root, tmp_path):
+    root = make_root(
+        """
+        inputs = { { tag = "eve", uri = "file://x", script = "route.lua" } }
+        outputs = { { tag = "out", uri = "file://out.json" } }
+        """,
+        inputs={"route.lua": "function loop(msg) mle.route(msg) end"},
+        analyzers={
+            "odd.lua": 'analyzer = { event_types = "*" }\n'
+                       "function loop(msg)\n"
+                       "  if msg.i % 2 == 1 then mle.finding(msg, msg.i / 100, 'odd ' .. msg.i) end\n"
+                       "end",
+            "big.lua": 'analyzer = { event_types = "*" }\n'
+                       "function loop(msg) if msg.i >= 90 then mle.finding(msg, 0.5, 'big ' .. msg.i) end end",
+        })
+    eve = tmp_path / "eve.json"
+    eve.write_text("".join(f'{{"event_type":"flow","i":{i}}}\n' for i in range(100)))
+    result = run_mle("replay", str(eve), "-r", str(root), "--top", "3", "--show", "1", "--no-progress")
+    assert result.returncode == 0, result.stderr.decode()
+    stderr = result.stderr.decode()
+    assert "findings: 55 events with findings" in stderr and "(odd 50, big 10)" in stderr
+    table = stderr[stderr.index("findings:"):]
+    assert table.index("odd 99") < table.index("odd 97") < table.index("odd 95")  # highest priority first
+    assert "odd 93" not in table  # only the top 3
+    assert '"i": 99' in result.stdout.decode()  # --show prints the most important event in full
