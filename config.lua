@@ -15,6 +15,10 @@ inputs = {
 -- wants (analyzer = { event_types = ... } at its top) runs, in its declared order.
 -- An entry here overrides one (same tag as the file name) or adds an explicit chain.
 
+-- Events of one source host go to one worker, so the analyzers keep per-host state in
+-- local tables (no Redis round trip per event) and see each host's events in order.
+mle = { shard_key = "src_ip" }
+
 outputs = {
   -- relative file paths land in the log directory (var/log/ under the root)
   { tag = "eve-mle", uri = "file://eve-mle.json" },
