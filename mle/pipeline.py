@@ -32,8 +32,9 @@ from mle.redis.functions import load_functions
 from mle.redis.pipe import RedisAddress, RedisPipe
 from mle.redis.server import PrivateRedis
 from mle.reload import Reloader, ScriptWatcher
+from mle.runtime.gc_tuning import relax_cyclic_gc
 from mle.runtime.latency import LatencyHistogram
-from mle.runtime.processes import enable_stack_dumps, relax_cyclic_gc
+from mle.runtime.processes import enable_stack_dumps
 from mle.sources.base import Batch, Source
 from mle.sources.pump import read_to_end, start_pumps
 from mle.worker import BatchResult, Worker

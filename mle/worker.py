@@ -23,23 +23,19 @@ from mle.deadletter import DeadLetterWriter
 from mle.decode import LineDecoder
 from mle.errors import ScriptLoadError
 from mle.lua.runtime import LuaEngine, RedisExecutor
+from mle.runtime.gc_tuning import relax_cyclic_gc
 from mle.runtime.shard import make_lane_key
 from mle.timers import TimerQueue
 
 log = logging.getLogger("mle.worker")
 
-#: Python's cyclic collector, as a worker allocates (a dict per event, replies, wrappers):
-#: every 100,000 allocations instead of 700, with what start-up built frozen out of its
-#: reach. Measured: 10 % of a worker's CPU went to collections that found nothing
-#: (py-spy, the hello-world chain); this cut its CPU per event by about a sixth.
-GC_THRESHOLDS = (100_000, 50, 100)
-
 
 def tune_garbage_collector() -> None:
-    """Collect rarely and never walk the start-up objects again (see GC_THRESHOLDS)."""
+    """Collect rarely (:func:`relax_cyclic_gc`) and never walk the start-up objects
+    again: they are frozen out of the cyclic collector's reach."""
     gc.collect()
     gc.freeze()
-    gc.set_threshold(*GC_THRESHOLDS)
+    relax_cyclic_gc()
 
 LOG_OUTPUT = -1
 STATS_OUTPUT = -2

@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import faulthandler
-import gc
 import logging
 import signal
 from dataclasses import dataclass, field
@@ -17,6 +16,7 @@ from mle import logformat
 from mle.config import Config
 from mle.redis.pipe import RedisAddress
 from mle.runtime import wire
+from mle.runtime.gc_tuning import relax_cyclic_gc
 from mle.runtime.wire import Endpoints
 
 
@@ -50,13 +50,6 @@ def child_setup(name: str, level: int, log_format: str = "text", quiet_scripts: 
         signal.signal(signum, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     enable_stack_dumps()
-
-
-def relax_cyclic_gc() -> None:
-    """Events and batches are acyclic and freed by reference counting when a batch
-    ends; a high first-generation threshold keeps the cyclic collector from scanning
-    them first (it cost ~5 % of a worker)."""
-    gc.set_threshold(100_000, 50, 100)
 
 
 def enable_stack_dumps() -> None:
