@@ -107,6 +107,9 @@ class PrivateRedis:
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
             preexec_fn=_die_with_parent,
+            # a session of its own: Ctrl-C or a SIGTERM to the engine's process group must
+            # not stop the server while the workers drain (the engine stops it last)
+            start_new_session=True,
         )
         try:
             wait_until_reachable(self.address, self.start_timeout)

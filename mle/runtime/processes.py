@@ -45,10 +45,11 @@ def child_setup(name: str, level: int, log_format: str = "text", quiet_scripts: 
     die_with_parent()
     relax_cyclic_gc()
     logformat.configure(level, log_format, name, quiet_scripts)
-    # Ctrl-C reaches the whole process group: only the supervisor acts on it
-    for signum in (signal.SIGINT, signal.SIGHUP, signal.SIGUSR1):
+    # Ctrl-C reaches the whole process group, and so does a SIGTERM from `timeout`,
+    # `kill -- -PGID` or a service manager that signals every process: only the
+    # supervisor acts on them (a drain); it stops a child itself with SIGKILL
+    for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGUSR1):
         signal.signal(signum, signal.SIG_IGN)
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)
     enable_stack_dumps()
 
 

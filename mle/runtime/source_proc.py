@@ -36,6 +36,9 @@ from mle.sources.pump import read_to_end, start_pumps
 
 log = logging.getLogger("mle.source")
 
+#: seconds the main loop waits for lines while nothing is buffered or in flight
+IDLE_WAIT = 0.1
+
 
 @dataclass(eq=False)
 class AckGroup:
@@ -151,6 +154,14 @@ class Dispatcher:
         for key, started in list(self.buffer_started.items()):
             if now - started >= self.linger:
                 self.flush(key)
+
+    def wait_for_lines(self) -> float:
+        """How long the main loop may wait for lines: half the linger while a buffer or
+        a batch waits on it, else IDLE_WAIT (a stop or a restart is noticed within that;
+        an idle engine wakes 10 times a second instead of hundreds)."""
+        if self.buffers or self.in_flight:
+            return self.linger / 2 or 0.001
+        return IDLE_WAIT
 
     def flush_all(self) -> None:
         for key in list(self.buffers):
@@ -355,7 +366,7 @@ def _dispatch(dispatcher: Dispatcher, batches: queue.Queue, threads: list[thread
             progress()
             next_progress = time.monotonic() + 0.5
         try:
-            batch = batches.get(timeout=dispatcher.linger / 2 or 0.001)
+            batch = batches.get(timeout=dispatcher.wait_for_lines())
         except queue.Empty:
             batch = None
         if batch is not None:

@@ -410,14 +410,12 @@ class Supervisor:
         return summary
 
     def _terminate_all(self) -> None:
+        """Stop every child now (they ignore SIGTERM: it is the supervisor's to act on)."""
         for child in self.children.values():
-            if child.process.is_alive():
-                child.process.terminate()
-        for child in self.children.values():
-            child.process.join(10)
             if child.process.is_alive():
                 child.process.kill()
-                child.process.join()
+        for child in self.children.values():
+            child.process.join()
             if child.heartbeat:
                 child.heartbeat.close()
 

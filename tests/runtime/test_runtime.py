@@ -68,19 +68,27 @@ def test_every_event_of_a_flow_goes_to_one_worker_in_order(make_root, tmp_path):
     assert len({e["worker"] for e in out if e["event_type"] == "netflow"}) == 1
 
 
-def test_sigterm_drains_with_exact_counts(make_root, tmp_path, engine):
+@pytest.mark.parametrize("to", ["supervisor", "process group"])
+def test_sigterm_drains_with_exact_counts(make_root, tmp_path, engine, to):
+    """SIGTERM to the engine drains it; so does SIGTERM to its whole process group (what
+    `timeout`, `kill -- -PGID` and service managers that signal every process send):
+    the workers leave the stopping to the supervisor."""
     eve = tmp_path / "eve.json"
     good = [orjson.dumps({"flow_id": i, "event_type": "dns", "i": i}) for i in range(30_000)]
     lines = [*good[:15_000], b"{broken", b"\xff\xfe", *good[15_000:]]
     eve.write_bytes(b"\n".join(lines) + b"\n")
     root = make_root(config(eve), inputs={"f.lua": FORWARD},
                      analyzers={"a.lua": "function loop(m) dragonfly.output_event(default_output, m) end"})
-    process = engine(root, "--workers", "2")
+    process = engine(root, "--workers", "2", own_group=True)
     out = root / "var/log/out.json"
     wait_for(lambda: out.exists() and out.stat().st_size > 0, what="first output")
-    process.send_signal(signal.SIGTERM)
+    if to == "supervisor":
+        process.send_signal(signal.SIGTERM)
+    else:
+        os.killpg(process.pid, signal.SIGTERM)
     _, stderr = process.communicate(timeout=60)
     assert process.returncode == 0, stderr.decode()
+    assert "restart" not in stderr.decode().split("MLE:")[0], stderr.decode()
     read = int(re.search(r"([\d,]+) lines from", stderr.decode()).group(1).replace(",", ""))
     written = lines_of(out)
     dead = lines_of(root / "var/log/dead-letter.jsonl")
