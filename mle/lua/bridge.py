@@ -256,6 +256,10 @@ class EventTracker:
             converted = self.to_python(annotation) if annotation is not None else {}
             annotation = self.fresh(converted if type(converted) is dict else {})
             self.lua_setitem(event, "mle", annotation)
+        elif id(annotation) not in self._fresh:
+            # the event arrived annotated (an upstream MLE): what is added below changes
+            # its original text, so it must be written anew
+            self._nested_dirty = True
         return annotation
 
     def _member(self, annotation: dict, key: str, kind: type) -> Any:

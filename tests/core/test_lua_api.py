@@ -394,6 +394,18 @@ def test_mle_set_priority_replaces_the_highest_finding_rule(run):
     assert second["mle"]["priority"] == 0.1 and second["mle"]["scores"]["x"] == 0.5
 
 
+def test_an_event_that_arrives_annotated_keeps_its_findings_and_gets_the_new_ones(run):
+    line = '{"event_type":"dns","mle":{"scores":{"up":0.9},"findings":[{"analyzer":"up","score":0.9,"reason":"r"}]}}'
+    h = run("function loop(msg) mle.finding(msg, 0.5, 'mine'); dragonfly.output_event(default_output, msg) end",
+            [line])
+    assert h.events("out")[0]["mle"] == {
+        "scores": {"up": 0.9, "a": 0.5},
+        "findings": [{"analyzer": "up", "score": 0.9, "reason": "r"},
+                     {"analyzer": "a", "score": 0.5, "reason": "mine"}],
+        "priority": 0.5,
+    }
+
+
 def test_mle_set_priority_on_a_fresh_event_without_reason(run):
     h = run("function loop(msg) mle.set_priority(msg, 0.25); dragonfly.output_event(default_output, msg) end")
     assert h.events("out")[0]["mle"] == {"scores": {"a": 0.25}, "priority": 0.25}
