@@ -52,8 +52,13 @@ local hosts = cache.LRU(s.hosts)
 local format, concat, match, floor = string.format, table.concat, string.match, math.floor
 local date2epoch = dragonfly.date2epoch
 
--- a Suricata alert's value and its source name
+-- a Suricata alert's value and its source name, remembered per signature id (a sensor
+-- fires a few hundred distinct signatures; at most 4,096 are kept)
+local by_sid, n_sid = {}, 0
 local function alert_evidence(alert)
+  local sid = alert.signature_id
+  local known = sid and by_sid[sid]
+  if known then return known[1], known[2], known[3] end
   local sev = tonumber(alert.severity) or #s.severity
   local value = s.severity[sev] or s.severity[#s.severity]
   local sig = alert.signature
@@ -61,7 +66,28 @@ local function alert_evidence(alert)
   local by_class = class and CLASSES[class]
   if by_class and by_class > value then value = by_class end
   local source = "alert " .. (class or (type(sig) == "string" and match(sig, "^(%u+)")) or "?")
+  if sid then
+    if n_sid >= 4096 then by_sid, n_sid = {}, 0 end
+    by_sid[sid], n_sid = { source, value, sig }, n_sid + 1
+  end
   return source, value, sig
+end
+
+-- seconds since the epoch of an EVE timestamp: the minute's epoch (with the offset)
+-- remembered, the seconds read each time
+local minutes, n_minutes = {}, 0
+local sub = string.sub
+local function epoch(ts)
+  if type(ts) ~= "string" or #ts < 26 then return 0 end
+  local key = sub(ts, 1, 16) .. sub(ts, 27)
+  local base = minutes[key]
+  if base == nil then
+    base = date2epoch(sub(ts, 1, 17) .. "00" .. sub(ts, 27))
+    if base == nil then return 0 end
+    if n_minutes >= 1024 then minutes, n_minutes = {}, 0 end
+    minutes[key], n_minutes = base, n_minutes + 1
+  end
+  return base + (tonumber(sub(ts, 18, 26)) or 0)
 end
 
 function loop(msg)
@@ -100,7 +126,7 @@ function loop(msg)
 
   -- the host's other evidence within the window, then this event's added to it
   local src = msg.src_ip or "?"
-  local t = date2epoch(msg.timestamp) or 0
+  local t = epoch(msg.timestamp)
   local h = hosts:get(src)
   if h == nil then
     h = {}
