@@ -132,29 +132,36 @@ function loop(msg)
     h = {}
     hosts:set(src, h)
   end
-  local mine = {}
-  for i = 1, n do mine[ev[i][1]] = true end
-  local p, others, earliest = 1 - own, {}, t
+  -- one pass over the host's sources: forget the expired, count the others
+  local p, others, earliest = 1 - own, nil, t
+  local window, floor_w, host_weight = s.window, s.context_floor, s.host_weight
   for source, e in pairs(h) do
-    if not mine[source] and e[1] >= s.context_floor and t - e[2] <= s.window and e[2] - t <= s.window then
-      p = p * (1 - s.host_weight * e[1])
-      others[#others + 1] = { source, e[3], e[2], e[1] }
-      if e[2] < earliest then earliest = e[2] end
+    local age = t - e[2]
+    if age > window then
+      h[source] = nil
+    elseif e[1] >= floor_w and -age <= window then
+      local mine = false
+      for i = 1, n do
+        if ev[i][1] == source then mine = true; break end
+      end
+      if not mine then
+        p = p * (1 - host_weight * e[1])
+        others = others or {}
+        others[#others + 1] = { source, e[3], e[2], e[1] }
+        if e[2] < earliest then earliest = e[2] end
+      end
     end
   end
   p = 1 - p
   for i = 1, n do
     local source, raw, weighted = ev[i][1], ev[i][2], ev[i][3]
     local e = h[source]
-    if e == nil or t - e[2] > s.window then
+    if e == nil then
       h[source] = { weighted, t, raw }     -- strongest weighted score, last time, its raw score
     else
       if e[1] < weighted then e[1], e[3] = weighted, raw end
-      e[2] = t
+      if t > e[2] then e[2] = t end
     end
-  end
-  for source, e in pairs(h) do          -- forget what fell out of the window
-    if t - e[2] > s.window then h[source] = nil end
   end
 
   if p < s.threshold then
@@ -172,10 +179,13 @@ function loop(msg)
       parts[#parts + 1] = text
     end
   end
-  table.sort(others, function(x, y) return x[4] > y[4] end)
-  for i = 1, #others do parts[#parts + 1] = format("%s %.2f", others[i][1], others[i][2]) end
-  local why = concat(parts, " + ") .. " on " .. src
-  if #others > 0 then
+  local why
+  if others then
+    table.sort(others, function(x, y) return x[4] > y[4] end)
+    for i = 1, #others do parts[#parts + 1] = format("%s %.2f", others[i][1], others[i][2]) end
+  end
+  why = concat(parts, " + ") .. " on " .. src
+  if others then
     local minutes = floor(math.abs(t - earliest) / 60 + 0.5)
     why = why .. (minutes < 1 and " within a minute" or format(" within %d min", minutes))
   end
