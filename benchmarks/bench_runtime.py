@@ -20,6 +20,12 @@ Scenarios:
   hello-world   Dragonfly's hello-world chain, written anew: input script -> an analyzer
                 doing one Redis INCR per event (command_line "INCR count:<type>",
                 event_count annotation) -> write-to-log analyzer (output timestamp) -> output
+  default-pipeline
+                the repository's own pipeline: inputs/suricata-filter.lua routing by event
+                type through every analyzer in analyzers/ (in their declared order), with
+                shard_key = "src_ip" as the shipped config.lua sets it; printed next to
+                pass-through at the same worker count, with the ratio (the speed budget:
+                at least half of pass-through)
   dragonfly-pass-through, dragonfly-hello-world
                 the same chains in a Dragonfly root (config/config.lua, filter/, analyzer/):
                 analyzer order (each analyzer takes every event one at a time, as Dragonfly's
@@ -50,6 +56,7 @@ from pathlib import Path
 from workload import workload
 
 HERE = Path(__file__).resolve().parent
+REPO = HERE.parent
 CPU: dict[str, float] = {}
 
 FILTER = "function loop(msg) if msg then dragonfly.analyze_event(default_analyzer, msg) end end\n"
@@ -76,10 +83,25 @@ end
 C_ENGINE = {"pass-through": "40,000-43,000", "hello-world": "16,500"}  # PERFORMANCE.md, same workload
 
 
+def make_default_root(root: Path, base: Path, input_uri: str, output_uri: str) -> Path:
+    """The repository's own pipeline (its input script and every analyzer, shard_key
+    src_ip) reading ``input_uri``, writing ``output_uri``."""
+    shutil.copytree(REPO / "inputs", root / "inputs")
+    shutil.copytree(REPO / "analyzers", root / "analyzers", ignore=shutil.ignore_patterns("tests", "*.md"))
+    (root / "config.lua").write_text(
+        f'inputs = {{ {{ tag = "eve", uri = "{input_uri}", script = "suricata-filter.lua" }} }}\n'
+        f'outputs = {{ {{ tag = "out", uri = "{output_uri}" }} }}\n'
+        f'mle = {{ shard_key = "src_ip", run_dir = "{base}/run-default-pipeline" }}\n'
+    )
+    return root
+
+
 def make_root(base: Path, scenario: str, input_uri: str, output_uri: str) -> Path:
     """An MLE root, or a Dragonfly root for the dragonfly-* scenarios."""
     root = base / scenario
     shutil.rmtree(root, ignore_errors=True)
+    if scenario == "default-pipeline":
+        return make_default_root(root, base, input_uri, output_uri)
     dragonfly = scenario.startswith("dragonfly-")
     inputs, analyzers_dir = (root / "filter", root / "analyzer") if dragonfly else (root / "inputs", root / "analyzers")
     inputs.mkdir(parents=True)
@@ -252,16 +274,19 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=1_000_000)
     parser.add_argument("--workers", type=int, nargs="+", default=[1, 2])
     parser.add_argument("--scenario", default="all", nargs="+",
-                        choices=["all", "pass-through", "hello-world", "dragonfly-pass-through",
-                                 "dragonfly-hello-world"])
+                        choices=["all", "pass-through", "hello-world", "default-pipeline",
+                                 "dragonfly-pass-through", "dragonfly-hello-world"])
     parser.add_argument("--latency-seconds", type=float, default=20.0)
     parser.add_argument("--no-latency", action="store_true")
     args = parser.parse_args()
     eve = workload(args.events)
-    scenarios = (["pass-through", "hello-world", "dragonfly-pass-through", "dragonfly-hello-world"]
-                 if "all" in args.scenario else args.scenario)
+    scenarios = (["pass-through", "hello-world", "default-pipeline", "dragonfly-pass-through",
+                  "dragonfly-hello-world"] if "all" in args.scenario else list(args.scenario))
+    if "default-pipeline" in scenarios and "pass-through" not in scenarios:
+        scenarios.insert(scenarios.index("default-pipeline"), "pass-through")  # its reference
     print(f"{os.cpu_count()} cores; {args.events:,} events from gen_eve.py\n")
     rows = []
+    passthrough: dict[int, float] = {}  # events/s of pass-through by worker count
     with tempfile.TemporaryDirectory(prefix="mle-bench-") as tmp:
         base = Path(tmp)
         for scenario in scenarios:
@@ -279,7 +304,14 @@ def main() -> None:
                 else:
                     latency_text = "latency not measured" if args.no_latency else f"latency: only {len(lat)} events"
                 chain = scenario.removeprefix("dragonfly-")
-                print(f"{scenario:<22} workers={workers}  {rate:>9,.0f} events/s  (C engine: {C_ENGINE[chain]})  "
+                if scenario == "pass-through":
+                    passthrough[workers] = rate
+                if scenario == "default-pipeline" and workers in passthrough:
+                    reference = (f"pass-through {passthrough[workers]:,.0f}: ratio "
+                                 f"{rate / passthrough[workers]:.2f}, budget >= 0.50")
+                else:
+                    reference = f"C engine: {C_ENGINE[chain]}" if chain in C_ENGINE else "no reference"
+                print(f"{scenario:<22} workers={workers}  {rate:>9,.0f} events/s  ({reference})  "
                       f"{latency_text}", flush=True)
                 for name in sorted(peaks):
                     trend = " -> ".join(f"{v:.0f}" for v in quarters.get(name, []))

@@ -256,6 +256,10 @@ class EventTracker:
             converted = self.to_python(annotation) if annotation is not None else {}
             annotation = self.fresh(converted if type(converted) is dict else {})
             self.lua_setitem(event, "mle", annotation)
+        elif id(annotation) not in self._fresh:
+            # the event arrived annotated (an upstream MLE): what is added below changes
+            # its original text, so it must be written anew
+            self._nested_dirty = True
         return annotation
 
     def _member(self, annotation: dict, key: str, kind: type) -> Any:
@@ -266,9 +270,10 @@ class EventTracker:
             self.lua_setitem(annotation, key, value)
         return value
 
-    def annotate(self, event: Any, analyzer: str, score: Any, reason: Any = None) -> float:
+    def annotate(self, event: Any, analyzer: str, score: Any, reason: Any = None, priority: bool = False) -> float:
         """``mle.score`` / ``mle.finding``: record an analyzer's score in [0, 1] and,
-        with a reason, a finding; ``priority`` is the highest finding score."""
+        with a reason, a finding; ``priority`` is the highest finding score, unless
+        ``priority`` is true (``mle.set_priority``): then the score is the priority."""
         if type(event) is not dict:
             raise TypeError("mle.score: the first argument must be an event")
         if type(score) not in (int, float) or score != score:
@@ -287,6 +292,8 @@ class EventTracker:
                 fresh[id(findings)] = findings
                 annotation["findings"] = findings
                 annotation["priority"] = score
+            if priority:
+                annotation["priority"] = score
             self.lua_setitem(event, "mle", annotation)
             return score
         annotation = self._annotation(event)
@@ -297,9 +304,11 @@ class EventTracker:
             self._member(annotation, "findings", list).append(
                 {"analyzer": analyzer, "score": score, "reason": reason}
             )
-            priority = annotation.get("priority")
-            if type(priority) not in (int, float) or priority < score:
+            highest = annotation.get("priority")
+            if type(highest) not in (int, float) or highest < score:
                 annotation["priority"] = score
+        if priority:
+            annotation["priority"] = score
         return score
 
     def annotate_error(self, event: Any, analyzer: str, hook: str, text: str) -> None:

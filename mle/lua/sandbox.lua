@@ -453,7 +453,7 @@ local function clamp(score)
   return score + 0.0
 end
 
-local function annotate_table(msg, tag, score, reason)
+local function annotate_table(msg, tag, score, reason, set_priority)
   score = clamp(score)
   local a = annotation(msg)
   local scores = a.scores
@@ -467,6 +467,7 @@ local function annotate_table(msg, tag, score, reason)
     local priority = a.priority
     if priority == nil or priority < score then a.priority = score end
   end
+  if set_priority then a.priority = score end
   return score
 end
 
@@ -515,6 +516,14 @@ local function make_mle(S)
     if rawtype(reason) ~= "string" then error("mle.finding: reason must be a string", 2) end
     if rawtype(msg) == "table" then return annotate_table(msg, tag, score, reason) end
     return h_annotate(msg, tag, score, reason)
+  end
+  -- the event's overall priority, decided by this analyzer (a triage that combines the
+  -- others): its score, a finding when there is a reason, and mle.priority = score
+  -- instead of the highest finding score
+  function lib.set_priority(msg, score, reason)
+    if reason ~= nil and rawtype(reason) ~= "string" then error("mle.set_priority: reason must be a string", 2) end
+    if rawtype(msg) == "table" then return annotate_table(msg, tag, score, reason, true) end
+    return h_annotate(msg, tag, score, reason, true)
   end
   return lib
 end

@@ -159,7 +159,9 @@ def test_run_follows_the_file_and_drains_on_sigterm(running):
     assert count_lines(out) == 300
     assert not (root / "var/run/redis.sock").exists()
     stats = read_json_lines(root / "var/log/mle-stats.log")[-1]
-    assert stats["operations"] == {"input": 300, "analyzer": 300, "output": 300}
+    operations = stats["operations"]
+    assert operations["input"] == 300 and operations["output"] == 300
+    assert operations["analyzer"] >= 300  # every shipped analyzer that took events adds its own
 
 
 def test_sighup_reopens_the_output_for_logrotate(running):

@@ -360,6 +360,57 @@ def test_mle_score_and_finding(run):
     assert table["mle"]["findings"] == [{"analyzer": "b", "score": 0.4, "reason": "a table the script built"}]
 
 
+def test_mle_set_priority_replaces_the_highest_finding_rule(run):
+    h = run(
+        """
+        function loop(msg)
+          mle.finding(msg, 1.0, "1st dns event seen on this sensor")
+          dragonfly.analyze_event("b", msg)
+        end""",
+        b="""
+        function loop(msg)
+          mle.set_priority(msg, 0.1, "only event-counter (weight 0.1)")   -- lower than the finding
+          local t = {x = 1}
+          mle.finding(t, 0.9, "a table the script built")
+          mle.set_priority(t, 0.3)                                        -- no reason: no finding
+          local u = {}
+          mle.set_priority(u, 2)                                          -- clamped
+          dragonfly.output_event(default_output, msg)
+          dragonfly.output_event(default_output, t)
+          dragonfly.output_event(default_output, u)
+        end""",
+        lines=['{"event_type":"dns"}', '{"event_type":"flow","mle":{"scores":{"x":0.5}}}'],
+    )
+    event, table, fresh, second, *_ = h.events("out")
+    assert event["mle"] == {
+        "scores": {"a": 1.0, "b": 0.1},
+        "findings": [{"analyzer": "a", "score": 1.0, "reason": "1st dns event seen on this sensor"},
+                     {"analyzer": "b", "score": 0.1, "reason": "only event-counter (weight 0.1)"}],
+        "priority": 0.1,
+    }
+    assert table["mle"]["priority"] == 0.3 and table["mle"]["scores"] == {"b": 0.3}
+    assert len(table["mle"]["findings"]) == 1
+    assert fresh["mle"] == {"scores": {"b": 1.0}, "priority": 1.0}
+    assert second["mle"]["priority"] == 0.1 and second["mle"]["scores"]["x"] == 0.5
+
+
+def test_an_event_that_arrives_annotated_keeps_its_findings_and_gets_the_new_ones(run):
+    line = '{"event_type":"dns","mle":{"scores":{"up":0.9},"findings":[{"analyzer":"up","score":0.9,"reason":"r"}]}}'
+    h = run("function loop(msg) mle.finding(msg, 0.5, 'mine'); dragonfly.output_event(default_output, msg) end",
+            [line])
+    assert h.events("out")[0]["mle"] == {
+        "scores": {"up": 0.9, "a": 0.5},
+        "findings": [{"analyzer": "up", "score": 0.9, "reason": "r"},
+                     {"analyzer": "a", "score": 0.5, "reason": "mine"}],
+        "priority": 0.5,
+    }
+
+
+def test_mle_set_priority_on_a_fresh_event_without_reason(run):
+    h = run("function loop(msg) mle.set_priority(msg, 0.25); dragonfly.output_event(default_output, msg) end")
+    assert h.events("out")[0]["mle"] == {"scores": {"a": 0.25}, "priority": 0.25}
+
+
 def test_print_goes_to_the_log_with_the_script_name(run, caplog):
     caplog.set_level(logging.INFO, logger="mle.script")
     run('function loop(msg) print("hello", msg.event_type) end')
