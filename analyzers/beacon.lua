@@ -1,14 +1,18 @@
 -- beacon: command-and-control beaconing, connections at regular intervals from a host
 -- to one destination, scored streaming from the statistics of the gaps between them.
 --
--- A destination is (domain or address, port): the TLS SNI or HTTP hostname of the
+-- Only sources inside mle.home_net are followed (`sources = "internal"`, as RITA scores
+-- internal hosts; "all" follows every source). A destination is (domain or address, port): the TLS SNI or HTTP hostname of the
 -- connection when a tls/http event of the same flow came first (so a beacon whose
 -- server rotates addresses behind one name still adds up), else dest_ip. Each flow
 -- event is one connection at flow.start. Per (source, destination) a bounded LRU
 -- (mle.cache; events sharded by src_ip keep a source on one worker) holds the last
 -- `max_intervals` gaps and bytes sent. Connections closer than `strobe_gap` seconds
 -- are one burst (no gap), so a strobe (several connections a second) never forms
--- intervals and is no beacon.
+-- intervals and is no beacon. A flow that starts while the previous flow of the pair
+-- was alive for most of the gap (its age over half the gap) continues one long
+-- session that Suricata's flow timeout split (a UDP keep-alive stream logged every
+-- few hundred seconds): no gap either.
 --
 -- Score, RITA's ideas made streaming (each event scored on the state before the
 -- next one, from the 4th connection on):
@@ -16,7 +20,8 @@
 --         skew counts as 0 when the interquartile range is under `jitter_tolerance`
 --         of the median (tolerates jitter) ;
 --   sizes the same over bytes sent (IQR tolerance `size_tolerance` bytes);
---   score = ((1 - size_weight) * gaps + size_weight * sizes) * confidence,
+--   score = gaps * ((1 - size_weight) + size_weight * sizes) * confidence (regular
+--         sizes confirm, irregular ones lower the score; they never make it),
 --   confidence rising from 0.5 at 4 connections to 1 at `full_connections`.
 -- A finding from `min_connections` connections when the score reaches `threshold`.
 -- Flows to broadcast/multicast addresses are ignored (announcements are periodic by
@@ -25,6 +30,7 @@
 analyzer = { event_types = { "flow", "tls", "http" }, order = 40 }
 
 local cache = require "mle.cache"
+local net = require "mle.net"
 
 local s = mle.settings{
   threshold = 0.8,          -- score for a finding
@@ -37,7 +43,11 @@ local s = mle.settings{
   max_intervals = 20,       -- gaps (and sizes) kept per pair
   max_pairs = 50000,        -- pairs kept per worker (LRU)
   max_domains = 20000,      -- flow_id -> SNI/hostname kept per worker (LRU)
+  sources = "internal",     -- "internal": sources in mle.home_net only; "all": every source
 }
+if s.sources ~= "internal" and s.sources ~= "all" then error('beacon: sources must be "internal" or "all"') end
+local ALL_SOURCES = s.sources == "all"
+local is_internal = net.is_internal
 
 local sub, find, tonumber, floor, format = string.sub, string.find, tonumber, math.floor, string.format
 local abs, sort = math.abs, table.sort
@@ -156,6 +166,8 @@ function loop(msg)
     end
     return
   end
+  local src = msg.src_ip
+  if src == nil or not (ALL_SOURCES or is_internal(src)) then return end
   local f = msg.flow
   if f == nil then return end
   local dst = msg.dest_ip
@@ -164,16 +176,18 @@ function loop(msg)
   if t == nil then return end
   local port = msg.dest_port or 0
   local name = domains:get(msg.flow_id)
-  local key = msg.src_ip .. ">" .. (name or dst) .. ":" .. port
+  local key = src .. ">" .. (name or dst) .. ":" .. port
   local p = pairs_:get(key)
   if p == nil then
-    pairs_:set(key, { n = 1, first = t, last = t })
+    pairs_:set(key, { n = 1, first = t, last = t, age = f.age or 0 })
     return
   end
   p.n = p.n + 1
   local gap = t - p.last
-  if gap < STROBE then
-    -- same burst, or out of order: no gap
+  local prev_age = p.age
+  p.age = f.age or 0
+  if gap < STROBE or prev_age > 0.5 * gap then
+    -- same burst, out of order, or one long session split by the flow timeout: no gap
     if gap > 0 then p.last = t end
     return
   end
@@ -197,12 +211,12 @@ function loop(msg)
   local size_score = regularity(sz, m, 0, STOL)
   local conf = 1
   if conns < FULLC then conf = 0.5 + 0.5 * (conns - 4) / (FULLC - 4) end
-  local sc = ((1 - SW) * ts_score + SW * size_score) * conf
+  local sc = ts_score * ((1 - SW) + SW * size_score) * conf
   if sc >= THRESH and p.n >= MINC then
     local target = dst .. ":" .. port
     if name then target = name .. " (" .. target .. ")" end
     finding(msg, sc, format("beacon: %s connects every %.1f s (jitter %.0f %%) for %s to %s (%d connections)",
-      msg.src_ip, median, 100 * mad / median, duration(t - p.first), target, p.n))
+      src, median, 100 * mad / median, duration(t - p.first), target, p.n))
   else
     score(msg, sc)
   end
