@@ -87,7 +87,7 @@ end
 local keys = cache.LRU(s.max_keys)
 
 local function minutes(d)
-  if d >= 120 then return format("%.1f min", d / 60) end
+  if d >= 120 then return (format("%.1f min", d / 60):gsub("%.0 min", " min")) end
   return format("%.0f s", d)
 end
 
@@ -115,8 +115,8 @@ local function attempt(msg, svc, src, dst, port, t, what)
   if inwin >= THRESH then
     local n = k.n
     local sc = 0.8 + 0.2 * math.min(1, (n - THRESH) / math.max(1, STRONG - THRESH))
-    finding(msg, sc, format("password guessing: %d %s against %s from %s to %s:%d in %s (%d in the last %s; threshold %d in %s)",
-      n, what, svc, src, dst, port, minutes(k.last - k.first), inwin, minutes(t - oldest), THRESH, minutes(WINDOW)))
+    finding(msg, sc, format("password guessing on %s: %d %s from %s to %s:%d in %s (the last %d within %s; threshold %d in %s)",
+      svc, n, what, src, dst, port, minutes(k.last - k.first), inwin, minutes(t - oldest), THRESH, minutes(WINDOW)))
   else
     score(msg, 0.8 * inwin / THRESH)
   end
