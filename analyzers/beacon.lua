@@ -94,16 +94,17 @@ local function epoch(ts)
   return base + sec - off
 end
 
-local skip_dst, n_skip = {}, 0
+-- broadcast (255.255.255.255), IPv4 multicast (224-239.x) and IPv6 multicast (ff00::/8);
+-- one byte read for most addresses
+local byte = string.byte
 local function ignored_dest(ip)
-  local v = skip_dst[ip]
-  if v == nil then
-    local a = tonumber(sub(ip, 1, (find(ip, ".", 1, true) or 1) - 1))
-    v = ip == "255.255.255.255" or (a ~= nil and a >= 224 and a <= 239) or find(ip, "^[fF][fF]") ~= nil
-    if n_skip >= 65536 then skip_dst, n_skip = {}, 0 end
-    skip_dst[ip], n_skip = v, n_skip + 1
+  local c = byte(ip, 1)
+  if c == 50 then -- "2": 2xx.
+    if byte(ip, 4) ~= 46 then return false end
+    local a = tonumber(sub(ip, 1, 3))
+    return a ~= nil and a >= 224 and (a <= 239 or ip == "255.255.255.255")
   end
-  return v
+  return (c == 102 or c == 70) and (byte(ip, 2) == 102 or byte(ip, 2) == 70)
 end
 
 -- statistics over a ring ------------------------------------------------------------------
@@ -179,8 +180,13 @@ function loop(msg)
   local key = src .. ">" .. (name or dst) .. ":" .. port
   local p = pairs_:get(key)
   if p == nil then
-    pairs_:set(key, { n = 1, first = t, last = t, age = f.age or 0 })
+    -- a pair seen once is its start time alone (most pairs are; a table costs more)
+    pairs_:set(key, t)
     return
+  end
+  if type(p) == "number" then
+    p = { n = 1, first = p, last = p, age = 0 }
+    pairs_:set(key, p)
   end
   p.n = p.n + 1
   local gap = t - p.last
@@ -202,10 +208,7 @@ function loop(msg)
   p.k = k
   local m = p.m
   if m < MAXI then m = m + 1; p.m = m end
-  if m < 3 then
-    score(msg, 0)
-    return
-  end
+  if m < 3 then return end -- scored from the 4th connection
   local conns = m + 1
   local ts_score, median, mad = regularity(iv, m, JTOL, 0)
   local size_score = regularity(sz, m, 0, STOL)

@@ -132,13 +132,13 @@ function loop(msg)
     attempt(msg, "http auth", msg.src_ip, msg.dest_ip, msg.dest_port or 0, t, "HTTP 401 responses")
     return
   end
-  if msg.proto ~= "TCP" then return end
   local port = msg.dest_port
   local svc = SERVICES[port]
   if svc == nil then
     svc = APP_SERVICES[msg.app_proto]
     if svc == nil then return end
   end
+  if msg.proto ~= "TCP" then return end
   local f = msg.flow
   if f == nil then return end
   -- a completed handshake, answered
@@ -151,10 +151,7 @@ function loop(msg)
     return
   end
   -- short and small: a guess, not a session
-  if (f.age or 0) > MAXDUR or (f.bytes_toserver or 0) > MAXBYTES then
-    score(msg, 0)
-    return
-  end
+  if (f.age or 0) > MAXDUR or (f.bytes_toserver or 0) > MAXBYTES then return end
   local t = epoch(f.start or msg.timestamp)
   if t == nil then return end
   attempt(msg, svc, msg.src_ip, msg.dest_ip, port, t, "short connections")

@@ -16,7 +16,8 @@
 -- with levels at 10x and 100x (100, 1000); an ICMP sweep from `icmp_threshold` (5).
 -- Every event of a dimension past its threshold carries a finding; the score rises
 -- with the level: 0.8 at the threshold, 0.9 at 10x, 1.0 at 100x; below it
--- 0.7 * weighted targets / threshold.
+-- 0.7 * weighted targets / threshold. A source's first flow in a window gets no score
+-- (it would be 0.07 at most, and recording a score is the dearest call of the path).
 --
 -- Ignored: flows to broadcast and multicast addresses, and UDP flows from a well-known
 -- service port to a high port (the answer side of a service, e.g. SSDP replies from
@@ -81,17 +82,17 @@ local function epoch(ts)
 end
 
 -- addresses that are no scan target: broadcast and multicast ----------------------------
-local skip_dst, n_skip = {}, 0
+-- broadcast (255.255.255.255), IPv4 multicast (224-239.x) and IPv6 multicast (ff00::/8);
+-- one byte read for most addresses
+local byte = string.byte
 local function ignored_dest(ip)
-  local v = skip_dst[ip]
-  if v == nil then
-    local a = tonumber(sub(ip, 1, (find(ip, ".", 1, true) or 1) - 1))
-    v = ip == "255.255.255.255" or (a ~= nil and a >= 224 and a <= 239)
-      or find(ip, "^[fF][fF]") ~= nil
-    if n_skip >= 65536 then skip_dst, n_skip = {}, 0 end
-    skip_dst[ip], n_skip = v, n_skip + 1
+  local c = byte(ip, 1)
+  if c == 50 then -- "2": 2xx.
+    if byte(ip, 4) ~= 46 then return false end
+    local a = tonumber(sub(ip, 1, 3))
+    return a ~= nil and a >= 224 and (a <= 239 or ip == "255.255.255.255")
   end
-  return v
+  return (c == 102 or c == 70) and (byte(ip, 2) == 102 or byte(ip, 2) == 70)
 end
 
 -- "well-known service port to a high port" over UDP: the reply side of a service
@@ -101,28 +102,53 @@ local function udp_reply(sport, dport)
 end
 
 -- per-source state ----------------------------------------------------------------------
+-- A source is one table: t0 (window start), members (targets kept), and its dimensions
+-- under their keys: a horizontal dimension under the protocol/port number
+-- (proto code * 65536 + port), a vertical one under the destination address, the ICMP
+-- sweep under ICMP. A dimension is one table: n (targets), w (weighted), un
+-- (unanswered), t0/t1 (first/last probe time) and its targets as keys (addresses or
+-- port numbers, which never collide with those names). A source seen once keeps its
+-- flow in five fields (pd, pk, pw, pu, pt) and gets dimensions from its second flow:
+-- most sources on a busy sensor are seen once, and a table costs more than a field.
 local sources = cache.LRU(s.max_sources)
+local ICMP = -1
 
-local function new_source(t)
-  return { t0 = t, last = t, members = 0, h = {}, v = {}, icmp = nil }
-end
-
--- one dimension: an exact set of targets with its weighted and unanswered counts
-local function new_dim()
-  return { seen = {}, n = 0, w = 0, un = 0, t0 = nil, t1 = nil }
-end
-
--- add target to dim; returns true when it was new
-local function add(st, dim, target, weight, unanswered, t)
-  if dim.seen[target] then return false end
-  if dim.n >= MAXT or st.members >= MAXM then return false end
-  dim.seen[target] = true
+-- add target to the dimension under key; returns the dimension
+local function add(st, key, target, weight, unanswered, t)
+  local dim = st[key]
+  if dim == nil then
+    dim = { n = 0, w = 0, un = 0, t0 = t, t1 = t }
+    st[key] = dim
+  end
+  if dim[target] or dim.n >= MAXT or st.members >= MAXM then return dim end
+  dim[target] = true
   dim.n, dim.w = dim.n + 1, dim.w + weight
   if unanswered then dim.un = dim.un + 1 end
-  if dim.t0 == nil or t < dim.t0 then dim.t0 = t end
-  if dim.t1 == nil or t > dim.t1 then dim.t1 = t end
+  if t < dim.t0 then dim.t0 = t end
+  if t > dim.t1 then dim.t1 = t end
   st.members = st.members + 1
-  return true
+  return dim
+end
+
+-- count one probe (pkey ICMP for an echo request); returns its dimensions
+local function count(st, dst, pkey, weight, unanswered, t)
+  if pkey == ICMP then return add(st, "icmp", dst, weight, unanswered, t), nil end
+  return add(st, pkey, dst, weight, unanswered, t), add(st, dst, pkey, weight, unanswered, t)
+end
+
+-- the source's state for a probe at t; nil when this is its first flow (kept pending)
+local function state(src, dst, pkey, weight, unanswered, t)
+  local st = sources:get(src)
+  if st == nil or t >= st.t0 + WINDOW then
+    sources:set(src, { t0 = t, members = 0, pd = dst, pk = pkey, pw = weight, pu = unanswered, pt = t })
+    return nil
+  end
+  local pd = st.pd
+  if pd ~= nil then
+    st.pd = nil
+    count(st, pd, st.pk, st.pw, st.pu, st.pt)
+  end
+  return st
 end
 
 local function level_score(w, thresh)
@@ -133,7 +159,7 @@ local function level_score(w, thresh)
 end
 
 local function span(dim)
-  local d = (dim.t1 or 0) - (dim.t0 or 0)
+  local d = dim.t1 - dim.t0
   if d >= 120 then return format("%.0f min", d / 60) end
   return format("%.0f s", d)
 end
@@ -155,21 +181,14 @@ function loop(msg)
   local src, proto = msg.src_ip, msg.proto
   local toclient = f.pkts_toclient or 0
 
-  local st = sources:get(src)
-  if st == nil or t >= st.t0 + WINDOW then
-    st = new_source(t)
-    sources:set(src, st)
-  end
-
   local code = PROTO_CODE[proto]
   if code == nil then
     -- ICMP echo requests: a sweep
     local it = msg.icmp_type
     if not ((it == 8 and proto == "ICMP") or (it == 128 and proto == "IPv6-ICMP")) then return end
-    local dim = st.icmp
-    if dim == nil then dim = new_dim(); st.icmp = dim end
-    local unanswered = toclient == 0
-    add(st, dim, dst, 1, unanswered, t)
+    local st = state(src, dst, ICMP, 1, toclient == 0, t)
+    if st == nil then return end -- a source's first flow: no score (a score costs ~4 us)
+    local dim = count(st, dst, ICMP, 1, toclient == 0, t)
     local w = dim.w
     if w >= ITHRESH then
       finding(msg, level_score(w, ITHRESH), format(
@@ -203,13 +222,9 @@ function loop(msg)
   local weight = unanswered and 1 or AW
   local pkey = code * 65536 + dport
 
-  local h = st.h[pkey]
-  if h == nil then h = new_dim(); st.h[pkey] = h end
-  add(st, h, dst, weight, unanswered, t)
-  local v = st.v[dst]
-  if v == nil then v = new_dim(); st.v[dst] = v end
-  add(st, v, pkey, weight, unanswered, t)
-
+  local st = state(src, dst, pkey, weight, unanswered, t)
+  if st == nil then return end -- a source's first flow: no score (a score costs ~4 us)
+  local h, v = count(st, dst, pkey, weight, unanswered, t)
   local hw, vw = h.w, v.w
   if hw >= THRESH and hw >= vw then
     finding(msg, level_score(hw, THRESH), format(
