@@ -31,6 +31,7 @@ analyzer = { event_types = { "flow", "tls", "http" }, order = 40 }
 
 local cache = require "mle.cache"
 local net = require "mle.net"
+local sub, find, tonumber, floor, format = string.sub, string.find, tonumber, math.floor, string.format
 
 local s = mle.settings{
   threshold = 0.8,          -- score for a finding
@@ -47,9 +48,42 @@ local s = mle.settings{
 }
 if s.sources ~= "internal" and s.sources ~= "all" then error('beacon: sources must be "internal" or "all"') end
 local ALL_SOURCES = s.sources == "all"
-local is_internal = net.is_internal
 
-local sub, find, tonumber, floor, format = string.sub, string.find, tonumber, math.floor, string.format
+-- Is a source internal? With the default home_net (RFC 1918, loopback, link-local,
+-- fc00::/7, fe80::/10, ::1) a few byte reads answer (net.is_internal parses each new
+-- address: ~9 us, and nearly every source is new to it on a busy sensor); any other
+-- home_net goes to net.is_internal.
+local byte = string.byte
+local DEFAULT_HOME = { "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "127.0.0.0/8", "169.254.0.0/16",
+  "fc00::/7", "fe80::/10", "::1/128" }
+local default_home = #(mle.home_net or {}) == #DEFAULT_HOME
+for i, cidr in ipairs(DEFAULT_HOME) do
+  if not default_home or mle.home_net[i] ~= cidr then default_home = false end
+end
+local function default_internal(ip)
+  local c = byte(ip, 1)
+  if c == 49 then -- "1"
+    local c2, c3 = byte(ip, 2), byte(ip, 3)
+    if c2 == 48 then return c3 == 46 end -- "10."
+    if c2 == 57 and c3 == 50 then return sub(ip, 1, 8) == "192.168." end
+    if c2 == 50 and c3 == 55 then return byte(ip, 4) == 46 end -- "127."
+    if c2 == 55 and c3 == 50 and byte(ip, 4) == 46 then -- "172.16-31."
+      local b = tonumber(sub(ip, 5, 6))
+      return b ~= nil and b >= 16 and b <= 31 and byte(ip, 7) == 46
+    end
+    if c2 == 54 and c3 == 57 then return sub(ip, 1, 8) == "169.254." end
+    return false
+  end
+  if c == 102 or c == 70 then -- fc00::/7, fe80::/10
+    local c2 = byte(ip, 2)
+    if c2 == 99 or c2 == 100 or c2 == 67 or c2 == 68 then return true end
+    if c2 == 101 or c2 == 69 then return net.is_internal(ip) end
+    return false
+  end
+  return c == 58 and net.is_internal(ip) -- "::1"
+end
+local is_internal = default_home and default_internal or net.is_internal
+
 local abs, sort = math.abs, table.sort
 local score, finding = mle.score, mle.finding
 local THRESH, MINC, FULLC = s.threshold, s.min_connections, s.full_connections
@@ -96,7 +130,6 @@ end
 
 -- broadcast (255.255.255.255), IPv4 multicast (224-239.x) and IPv6 multicast (ff00::/8);
 -- one byte read for most addresses
-local byte = string.byte
 local function ignored_dest(ip)
   local c = byte(ip, 1)
   if c == 50 then -- "2": 2xx.
@@ -150,13 +183,13 @@ local pairs_ = cache.LRU(s.max_pairs)
 local domains = cache.LRU(s.max_domains)
 
 function loop(msg)
-  local et = msg.event_type
-  if et ~= "flow" then
-    -- remember the name of this flow for its flow event
+  local f = msg.flow
+  if f == nil then
+    -- a tls or http event (no flow object): remember the name of its flow
     local name
-    if et == "tls" then
-      local tls = msg.tls
-      name = tls and tls.sni
+    local tls = msg.tls
+    if tls ~= nil then
+      name = tls.sni
     else
       local http = msg.http
       name = http and http.hostname
@@ -169,8 +202,6 @@ function loop(msg)
   end
   local src = msg.src_ip
   if src == nil or not (ALL_SOURCES or is_internal(src)) then return end
-  local f = msg.flow
-  if f == nil then return end
   local dst = msg.dest_ip
   if dst == nil or ignored_dest(dst) then return end
   local t = epoch(f.start)
