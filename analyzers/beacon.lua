@@ -204,19 +204,23 @@ function loop(msg)
   if src == nil or not (ALL_SOURCES or is_internal(src)) then return end
   local dst = msg.dest_ip
   if dst == nil or ignored_dest(dst) then return end
-  local t = epoch(f.start)
-  if t == nil then return end
+  local start = f.start
+  if start == nil then return end
   local port = msg.dest_port or 0
   local name = domains:get(msg.flow_id)
   local key = src .. ">" .. (name or dst) .. ":" .. port
   local p = pairs_:get(key)
   if p == nil then
-    -- a pair seen once is its start time alone (most pairs are; a table costs more)
-    pairs_:set(key, t)
+    -- a pair seen once is its start time text alone (most pairs are: a table and a
+    -- parse cost more than a string kept as it is)
+    pairs_:set(key, start)
     return
   end
-  if type(p) == "number" then
-    p = { n = 1, first = p, last = p, age = 0 }
+  local t = epoch(start)
+  if t == nil then return end
+  if type(p) == "string" then
+    local t0 = epoch(p) or t
+    p = { n = 1, first = t0, last = t0, age = 0 }
     pairs_:set(key, p)
   end
   p.n = p.n + 1
