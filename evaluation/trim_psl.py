@@ -22,7 +22,11 @@ Usage::
 
     python evaluation/trim_psl.py [--psl /usr/share/publicsuffix/public_suffix_list.dat]
 
-It rewrites the block between the BEGIN/END SUFFIXES markers of domain.lua in place
+It also writes the ICANN top-level domains (single-label rules; IDNs in their xn--
+form) between the BEGIN/END TLDS markers, so domain.is_tld can tell a name under a
+real top-level domain from one that is not (dnscat2's direct mode, internal names).
+
+It rewrites the blocks between the BEGIN/END markers of domain.lua in place
 (Debian's ``publicsuffix`` package installs the list at the default path).
 """
 
@@ -95,29 +99,47 @@ def trimmed(text: str) -> list[str]:
     return sorted(keep)
 
 
+def tlds(text: str) -> list[str]:
+    """The ICANN section's top-level domains (single-label rules), IDNs in their xn-- form."""
+    icann, _ = read_sections(text)
+    out = set()
+    for rule in icann:
+        if "." in rule or rule.startswith(("!", "*")):
+            continue
+        out.add(rule if rule.isascii() else rule.encode("idna").decode("ascii"))
+    return sorted(out)
+
+
+def wrap(words: list[str]) -> str:
+    """Words in lines of at most 100 characters."""
+    lines, line = [], ""
+    for word in words:
+        if len(line) + len(word) + 1 > 100:
+            lines.append(line)
+            line = ""
+        line = f"{line} {word}" if line else word
+    lines.append(line)
+    return "\n".join(lines)
+
+
 def main() -> None:
     """Rewrite the suffix block of domain.lua from the list at --psl."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--psl", default="/usr/share/publicsuffix/public_suffix_list.dat")
     parser.add_argument("--out", default=str(DOMAIN_LUA))
     args = parser.parse_args()
-    rules = trimmed(Path(args.psl).read_text(encoding="utf-8"))
-    lines, line = [], ""
-    for rule in rules:
-        if len(line) + len(rule) + 1 > 100:
-            lines.append(line)
-            line = ""
-        line = f"{line} {rule}" if line else rule
-    lines.append(line)
-    block = "\n".join(lines)
+    text = Path(args.psl).read_text(encoding="utf-8")
+    rules, top = trimmed(text), tlds(text)
     out = Path(args.out)
     source = out.read_text(encoding="utf-8")
-    new, n = re.subn(r"(-- BEGIN SUFFIXES\nlocal SUFFIXES = \[\[\n).*?(\n\]\]\n-- END SUFFIXES)",
-                     lambda m: m.group(1) + block + m.group(2), source, flags=re.S)
-    if n != 1:
-        raise SystemExit(f"{out}: no BEGIN/END SUFFIXES block")
-    out.write_text(new, encoding="utf-8")
-    print(f"{len(rules)} rules, {len(block)} bytes -> {out}")
+    for name, body in (("SUFFIXES", wrap(rules)), ("TLDS", wrap(top))):
+        source, n = re.subn(rf"(-- BEGIN {name}\nlocal {name} = \[\[\n).*?(\n\]\]\n-- END {name})",
+                            lambda m, body=body: m.group(1) + body + m.group(2), source, flags=re.S)
+        if n != 1:
+            raise SystemExit(f"{out}: no BEGIN/END {name} block")
+    out.write_text(source, encoding="utf-8")
+    print(f"{len(top)} top-level domains, ", end="")
+    print(f"{len(rules)} rules -> {out}")
 
 
 if __name__ == "__main__":
