@@ -36,6 +36,7 @@ import pickle
 import subprocess
 import sys
 import tempfile
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -70,6 +71,8 @@ class Dataset:
     test: list[tuple[str, int]] = field(default_factory=list)
     # andrewaeva: family -> (train labels, test labels); "alexa" is the legitimate one
     families: dict[str, tuple[list[str], list[str]]] = field(default_factory=dict)
+    # a full name each label came from (the first seen), to replay as a DNS query
+    names: dict[str, str] = field(default_factory=dict)
 
 
 def held_out(label: str, modulus: int, seed: str = SEED) -> bool:
@@ -77,30 +80,29 @@ def held_out(label: str, modulus: int, seed: str = SEED) -> bool:
     return stable_hash(seed + label) % modulus == 0
 
 
-def registrable_labels(names: list[str] | object, min_length: int) -> set[str]:
-    """The scorable registrable labels of some names."""
+def registrable_labels(names: Iterable[str], min_length: int, seen: dict[str, str]) -> set[str]:
+    """The scorable registrable labels of some names (``seen``: label -> first name)."""
     out = set()
-    for name in names:  # type: ignore[attr-defined]
+    for name in names:
         label = split(name)[1]
-        if scorable(label, min_length):
-            out.add(label)  # type: ignore[arg-type]
+        if label is not None and scorable(label, min_length):
+            out.add(label)
+            seen.setdefault(label, name.lower())
     return out
 
 
 def load(data: Path, min_length: int = MIN_LENGTH, seed: str = SEED) -> Dataset:
     """Read, reduce, deduplicate and split the three lists."""
     dga_dir = data / "dga"
-    benign = registrable_labels(read_pjabes(dga_dir / "pjabes-benign.csv.gz"), min_length)
-    dga = registrable_labels(read_pjabes(dga_dir / "pjabes-dga.csv.gz"), min_length)
+    ds = Dataset()
+    benign = registrable_labels(read_pjabes(dga_dir / "pjabes-benign.csv.gz"), min_length, ds.names)
+    dga = registrable_labels(read_pjabes(dga_dir / "pjabes-dga.csv.gz"), min_length, ds.names)
     families: dict[str, set[str]] = {}
     for _cls, family, name in read_andrewaeva(dga_dir / "dga-families-andrewaeva-9k.csv"):
-        label = split(name)[1]
-        if scorable(label, min_length):
-            families.setdefault(family, set()).add(label)  # type: ignore[arg-type]
+        families.setdefault(family, set()).update(registrable_labels([name], min_length, ds.names))
     legit = benign | families.get("alexa", set())
     bad = dga | {lab for f, labs in families.items() if f != "alexa" for lab in labs}
     both = legit & bad
-    ds = Dataset()
     for labels, y in ((benign - both, 0), (dga - both, 1)):
         for label in sorted(labels):
             (ds.test if held_out(label, 5, seed) else ds.train).append((label, y))
