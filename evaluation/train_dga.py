@@ -165,7 +165,7 @@ def export(model: object, out: Path, buckets: int) -> None:
         mle = Path(sys.executable).parent / "mle"
         command = [str(mle)] if mle.exists() else [sys.executable, "-m", "mle"]
         subprocess.run([*command, "export-model", str(pkl), str(out), "--feature-names", ",".join(names)],
-                       check=True, stdout=subprocess.DEVNULL)
+                       check=True, capture_output=True)
     # shorter numbers: 7 significant digits are plenty for weights (keeps the file small)
     doc = json.loads(out.read_text())
     doc["coef"] = [[float(f"{w:.7g}") for w in row] for row in doc["coef"]]
