@@ -199,7 +199,7 @@ end
 
 local function expit(x) return 1 / (1 + exp(-x)) end
 
--- The name and whether the record is an answer, from either layout.
+-- The query name, from either layout (v2: dns.rrname; v3: dns.queries[1].rrname).
 local function read(dns)
   local name = dns.rrname
   if name == nil then
@@ -208,16 +208,14 @@ local function read(dns)
     local q = queries[1]
     if q == nil then return nil end
     name = q.rrname
-    if name == nil then return nil end
   end
-  local t = dns.type
-  return name, t == "answer" or t == "response"
+  return name
 end
 
 function loop(msg)
   local dns = msg.dns
   if dns == nil then return end
-  local name, answer = read(dns)
+  local name = read(dns)
   if name == nil then return end
   events = events + 1
   if events % 256 == 0 then
@@ -228,21 +226,22 @@ function loop(msg)
     end
   end
 
+  -- an answer has an rcode (v2 queries have none; v3 requests are type "request")
   local host, nx
-  if answer then
-    host = msg.src_ip
-    local h = hosts:get(host)
-    if h == nil then
-      h = { n = 0, nx = 0 }
-      hosts:set(host, h)
+  local rcode = dns.rcode
+  if rcode ~= nil and (rcode ~= "NOERROR" or dns.type ~= "request") then
+    local src = msg.src_ip
+    host = hosts:get(src)
+    if host == nil then
+      host = { n = 0, nx = 0 }
+      hosts:set(src, host)
     end
-    nx = dns.rcode == "NXDOMAIN"
-    h.n = h.n + 1
-    if nx then h.nx = h.nx + 1 end
-    if h.n >= s.nx_memory then
-      h.n, h.nx = h.n / 2, h.nx / 2
+    nx = rcode == "NXDOMAIN"
+    host.n = host.n + 1
+    if nx then host.nx = host.nx + 1 end
+    if host.n >= s.nx_memory then
+      host.n, host.nx = host.n / 2, host.nx / 2
     end
-    host = h
   end
 
   local registrable, label, suffix = split(name)
@@ -298,6 +297,7 @@ function feedback(fb)
   local ev = fb.event
   if ev == nil or ev.dns == nil or (fb.verdict ~= "malicious" and fb.verdict ~= "benign") then return end
   local name = read(ev.dns)
+  if name == nil then return end
   local registrable, label, suffix = split(name)
   if label == nil then return end
   local logit = offline(label)

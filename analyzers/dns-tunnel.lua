@@ -21,7 +21,8 @@
 --   type   = 1 for TXT, NULL, ANY and numeric (private) types.
 --
 -- State is local and bounded: per worker, an LRU of registrable domains, each with
--- the set of subdomains seen (at most `max_subdomains`) and a count per source. With
+-- the subdomains seen (at most `max_subdomains`) and a count per source; and a memo of
+-- what each name says by itself. With
 -- shard_key = "src_ip" a source's events all reach one worker; otherwise each worker
 -- counts what it sees. Reads both EVE DNS layouts (Suricata 7 v2 dns.rrname /
 -- dns.rrtype, Suricata 8 v3 dns.queries[1]).
@@ -101,23 +102,14 @@ local function unique_score(n)
   return clamp((log(n) - unique_low_log) / unique_span)
 end
 
-function loop(msg)
-  local dns = msg.dns
-  if dns == nil then return end
-  local name, rrtype = dns.rrname, dns.rrtype
-  if name == nil then
-    local queries = dns.queries
-    if queries == nil then return end
-    local q = queries[1]
-    if q == nil then return end
-    name, rrtype = q.rrname, q.rrtype
-    if name == nil then return end
-  end
+-- What a name says by itself, memoised by name: { registrable, subdomain, name score,
+-- length, longest label, entropy }; false when it is not scored.
+local names, names_n = {}, 0
+local NAMES_MAX = 16384
+
+local function describe(name)
   local registrable, _, suffix, sub = split(name)
-  if registrable == nil or IGNORE[registrable] then
-    mle.score(msg, 0)
-    return
-  end
+  if registrable == nil or IGNORE[registrable] then return false end
   if not is_tld(suffix) and not find(suffix, ".", 1, true) then
     -- no real top-level domain (dnscat2's direct mode: dnscat.<hex>.<hex>, internal
     -- names): the whole name is the payload, counted under one pseudo-domain
@@ -125,30 +117,7 @@ function loop(msg)
     registrable = NO_TLD
   end
   local n = #sub
-  if n == 0 then
-    mle.score(msg, 0)
-    return
-  end
-
-  -- unique subdomains under this registrable domain: this source, and this worker
-  local src = msg.src_ip or ""
-  local d = domains:get(registrable)
-  if d == nil then
-    d = { subs = {}, n = 0, src = {} }
-    domains:set(registrable, d)
-  end
-  local by_src = d.src[src] or 0
-  if d.subs[sub] == nil then
-    d.n = d.n + 1
-    by_src = by_src + 1
-    d.src[src] = by_src
-    if d.n <= s.max_subdomains then d.subs[sub] = true end
-  end
-  local unique = unique_score(by_src)
-  local worker = unique_score(d.n) / 2
-  if worker > unique then unique = worker end
-
-  -- the name itself
+  if n == 0 then return false end
   local longest, start = 0, 1
   while true do
     local dot = find(sub, ".", start, true)
@@ -158,18 +127,72 @@ function loop(msg)
     start = dot + 1
   end
   local h = 0
-  local name_score = clamp((n - 24) / 40)
+  local score = clamp((n - 24) / 40)
   local label_score = clamp((longest - 20) / 30)
-  if label_score > name_score then name_score = label_score end
+  if label_score > score then score = label_score end
   if n >= 16 then
     h = entropy(sub)
-    name_score = (name_score + clamp((h - 3.0) / 1.2)) / 2
+    score = (score + clamp((h - 3.0) / 1.2)) / 2
   else
-    name_score = name_score / 2
+    score = score / 2
   end
+  return { registrable, sub, score, n, longest, h }
+end
+
+function loop(msg)
+  local dns = msg.dns
+  if dns == nil then return end
+  local name = dns.rrname
+  local q
+  if name == nil then
+    local queries = dns.queries
+    if queries == nil then return end
+    q = queries[1]
+    if q == nil then return end
+    name = q.rrname
+    if name == nil then return end
+  end
+  local info = names[name]
+  if info == nil then
+    info = describe(name)
+    if names_n >= NAMES_MAX then names, names_n = {}, 0 end
+    names_n = names_n + 1
+    names[name] = info
+  end
+  if info == false then
+    mle.score(msg, 0)
+    return
+  end
+  local registrable, sub, name_score = info[1], info[2], info[3]
+
+  -- unique subdomains under this registrable domain: per source (counted when a
+  -- subdomain is new; a subdomain seen again keeps the count of its first asker) and
+  -- for the whole worker
+  local d = domains:get(registrable)
+  if d == nil then
+    d = { subs = {}, n = 0, src = {} }
+    domains:set(registrable, d)
+  end
+  local by_src = d.subs[sub]
+  if by_src == nil then
+    local src = msg.src_ip or ""
+    by_src = (d.src[src] or 0) + 1
+    d.src[src] = by_src
+    d.n = d.n + 1
+    if d.n <= s.max_subdomains then d.subs[sub] = by_src end
+  end
+  local unique = unique_score(by_src)
+  local worker = unique_score(d.n) / 2
+  if worker > unique then unique = worker end
+  if unique == 0 and name_score == 0 then
+    mle.score(msg, 0)  -- a short name asked by a host among few others: nothing to see
+    return
+  end
+
+  local rrtype
+  if q ~= nil then rrtype = q.rrtype else rrtype = dns.rrtype end
   local data_type = 0
   if rrtype ~= nil and (DATA_TYPES[rrtype] or tonumber(rrtype)) then data_type = 1 end
-
   local score = 0.5 * name_score + 0.4 * unique + 0.1 * data_type
   -- many unique names alone, or one very long random name alone, suffice when the
   -- record type carries data back
@@ -183,6 +206,6 @@ function loop(msg)
   end
   mle.finding(msg, score, format(
     "DNS tunnel-like names under %s: %s asked %d unique subdomains (this worker: %d); this one %d chars, "
-      .. "longest label %d, entropy %.1f bits%s", registrable, src, by_src, d.n, n, longest, h,
-    data_type == 1 and (", " .. tostring(rrtype) .. " query") or ""))
+      .. "longest label %d, entropy %.1f bits%s", registrable, msg.src_ip or "?", by_src, d.n, info[4], info[5],
+    info[6], data_type == 1 and (", " .. tostring(rrtype) .. " query") or ""))
 end

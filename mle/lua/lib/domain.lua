@@ -541,8 +541,9 @@ end
 --- registrable, label, suffix, subdomain of a name (normalized first):
 --- "a.b.example.co.uk" -> "example.co.uk", "example", "co.uk", "a.b" (subdomain "" when
 --- there is none). A name that is itself a public suffix (or a single label) gives
---- nil, nil, suffix, nil.
-function domain.split(name)
+--- nil, nil, suffix, nil. Answers are memoised per script (the last 16,384 names
+--- at most), so a name seen again costs one table lookup.
+local function compute(name)
   name = domain.normalize(name)
   if name == nil then return nil, nil, nil, nil end
   local n = 1
@@ -571,6 +572,20 @@ function domain.split(name)
   local label = sub(name, b, starts[j] - 2)
   local subdomain = ""
   if b > 1 then subdomain = sub(name, 1, b - 2) end
+  return registrable, label, suffix, subdomain
+end
+
+local memo, memo_n, MEMO_MAX = {}, 0, 16384
+
+function domain.split(name)
+  local m = memo[name]
+  if m ~= nil then return m[1], m[2], m[3], m[4] end
+  local registrable, label, suffix, subdomain = compute(name)
+  if type(name) == "string" then
+    if memo_n >= MEMO_MAX then memo, memo_n = {}, 0 end
+    memo_n = memo_n + 1
+    memo[name] = { registrable, label, suffix, subdomain }
+  end
   return registrable, label, suffix, subdomain
 end
 

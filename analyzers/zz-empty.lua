@@ -1,0 +1,2 @@
+analyzer = { event_types = { "dns" } }
+function loop(msg) end
