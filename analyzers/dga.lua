@@ -12,7 +12,7 @@
 --    trigrams hashed into buckets. Trained by evaluation/train_dga.py on labeled
 --    domain lists, exported with `mle export-model` to analyzers/data/dga-model.json,
 --    read once in setup(); per label: one pass over its bytes, a few table lookups.
---    Labels are memoised (a bounded LRU), so a repeated name costs one lookup.
+--    Labels are memoised (bounded), so a repeated name costs a few lookups.
 -- 2. The NXDOMAIN ratio of the asking host (local, bounded state: answers and
 --    NXDOMAIN answers per src_ip, halved when they reach `nx_memory`): an NXDOMAIN
 --    answer for a random-looking name from a host that got mostly NXDOMAIN raises
@@ -41,7 +41,7 @@ local s = mle.settings{
   nx_boost = 3.0,         -- ... by up to this much on the logit (at a share of 1)
   nx_memory = 200,        -- per-host counts are halved when they reach this many answers
   hosts = 100000,         -- hosts kept (LRU)
-  labels = 20000,         -- scored labels memoised (LRU)
+  labels = 20000,         -- scored labels memoised (then the memo starts afresh)
   feedback_lr = 0.25,     -- learning rate of the online correction
   sync_interval = 30,     -- seconds between refreshes of the online weights from Redis
 }
@@ -69,7 +69,9 @@ local CLASS = {}
 local H1 = {}            -- the stable hash after the first byte of a gram, by byte
 local CLOG = { [0] = 0 } -- c * log2(c)
 
-local labels_memo, hosts
+local hosts
+-- scored labels: logit (false: not scored), entropy and vowel share, flat tables by label
+local memo_logit, memo_entropy, memo_vowels, memo_n = {}, {}, {}, 0
 local online, online_key
 local OW, online_n = nil, 0  -- local copy of the online weights (nil: no verdict yet)
 local next_sync, events = 0, 0
@@ -101,7 +103,6 @@ function setup()
   CLASS[45] = 4
   for b = 0, 255 do H1[b] = (5381 * 1000003 + b) % M end
   for c = 1, 300 do CLOG[c] = c * log(c) / log(2) end
-  labels_memo = cache.LRU(s.labels)
   hosts = cache.LRU(s.hosts)
   online = SharedLR{ name = "online", lr = s.feedback_lr, intercept_lr = 0 }
   online_key = instance.key(online, nil)
@@ -226,22 +227,21 @@ function loop(msg)
     end
   end
 
-  -- an answer has an rcode (v2 queries have none; v3 requests are type "request")
-  local host, nx
+  -- an answer has an rcode (v2 queries have none; v3 requests are type "request");
+  -- a host's counts are one number, answers * 65536 + NXDOMAIN answers (no table per
+  -- host: a large heap of small tables slows every garbage collection of the worker)
+  local host_n, host_nx, nx = 0, 0, false
   local rcode = dns.rcode
   if rcode ~= nil and (rcode ~= "NOERROR" or dns.type ~= "request") then
     local src = msg.src_ip
-    host = hosts:get(src)
-    if host == nil then
-      host = { n = 0, nx = 0 }
-      hosts:set(src, host)
-    end
+    local packed = hosts:get(src) or 0
+    host_n, host_nx = floor(packed / 65536) + 1, packed % 65536
     nx = rcode == "NXDOMAIN"
-    host.n = host.n + 1
-    if nx then host.nx = host.nx + 1 end
-    if host.n >= s.nx_memory then
-      host.n, host.nx = host.n / 2, host.nx / 2
+    if nx then host_nx = host_nx + 1 end
+    if host_n >= s.nx_memory then
+      host_n, host_nx = floor(host_n / 2), floor(host_nx / 2)
     end
+    hosts:set(src, host_n * 65536 + host_nx)
   end
 
   local registrable, label, suffix = split(name)
@@ -249,29 +249,29 @@ function loop(msg)
     mle.score(msg, 0)
     return
   end
-  local memo = labels_memo:get(label)
-  if memo == nil then
-    local logit, entropy, vowels = offline(label)
-    if logit == nil then
-      memo = false
-    else
-      memo = { logit, entropy, vowels }
+  local logit = memo_logit[label]
+  if logit == nil then
+    local entropy, vowels
+    logit, entropy, vowels = offline(label)
+    if logit == nil then logit, entropy, vowels = false, 0, 0 end
+    if memo_n >= s.labels then
+      memo_logit, memo_entropy, memo_vowels, memo_n = {}, {}, {}, 0
     end
-    labels_memo:set(label, memo)
+    memo_n = memo_n + 1
+    memo_logit[label], memo_entropy[label], memo_vowels[label] = logit, entropy, vowels
   end
-  if memo == false then
+  if logit == false then
     mle.score(msg, 0)
     return
   end
-  local logit = memo[1]
   if OW ~= nil then
     logit = (OW.off or OFF_SCALE) * logit / OFF_SCALE
       + DOMAIN_VALUE * (OW[bucket("d:" .. registrable)] or 0) + (OW[bucket("s:" .. suffix)] or 0)
   end
   local boosted = logit
   local ratio = 0
-  if nx and host.n >= s.nx_min and logit > 0 then
-    ratio = host.nx / host.n
+  if nx and host_n >= s.nx_min and logit > 0 then
+    ratio = host_nx / host_n
     if ratio > s.nx_ratio then
       boosted = logit + s.nx_boost * (ratio - s.nx_ratio) / (1 - s.nx_ratio)
     end
@@ -282,10 +282,9 @@ function loop(msg)
     return
   end
   local reason = format("dga-like name %s (p=%.2f: entropy %.1f, %d %% vowels)", registrable, expit(logit),
-    memo[2], floor(memo[3] * 100 + 0.5))
-  if host ~= nil and host.n >= s.nx_min then
-    reason = reason .. format("; host %s got %d NXDOMAIN of %d names", msg.src_ip, floor(host.nx + 0.5),
-      floor(host.n + 0.5))
+    memo_entropy[label], floor(memo_vowels[label] * 100 + 0.5))
+  if host_n >= s.nx_min then
+    reason = reason .. format("; host %s got %d NXDOMAIN of %d names", msg.src_ip, host_nx, host_n)
   end
   if OW ~= nil then reason = reason .. format(" (corrected by %d analyst verdicts)", online_n) end
   mle.finding(msg, p, reason)

@@ -21,8 +21,8 @@
 --   type   = 1 for TXT, NULL, ANY and numeric (private) types.
 --
 -- State is local and bounded: per worker, an LRU of registrable domains, each with
--- the subdomains seen (at most `max_subdomains`) and a count per source; and a memo of
--- what each name says by itself. With
+-- the subdomains seen (at most `max_subdomains`), an LRU of counts per (source,
+-- registrable domain), and a memo of what each name says by itself. With
 -- shard_key = "src_ip" a source's events all reach one worker; otherwise each worker
 -- counts what it sees. Reads both EVE DNS layouts (Suricata 7 v2 dns.rrname /
 -- dns.rrtype, Suricata 8 v3 dns.queries[1]).
@@ -35,10 +35,12 @@ analyzer = { event_types = { "dns" }, order = 41 }
 
 local s = mle.settings{
   threshold = 0.7,          -- a finding from this score on
+  short_name = 24,          -- names shorter than this with a type that carries no data (A, AAAA, ...) score 0
   unique_low = 10,          -- unique subdomains per source where the unique score starts ...
   unique_high = 100,        -- ... and where it is 1 (RITA's first band)
-  max_subdomains = 1000,    -- subdomains remembered per registrable domain (then counted as new)
-  domains = 4096,           -- registrable domains kept (LRU)
+  max_subdomains = 500,     -- subdomains remembered per registrable domain (then counted as new)
+  domains = 2048,           -- registrable domains kept (LRU)
+  sources = 50000,          -- (source, registrable domain) counts kept (LRU)
   -- registrable domains whose subdomains are lookups by design (anti-virus and
   -- reputation services, reverse DNS): scored 0
   ignore = "in-addr.arpa ip6.arpa sophosxl.net mcafee.com spamhaus.org spamcop.net surbl.org uribl.com "
@@ -53,14 +55,17 @@ local split, is_tld = domain.split, domain.is_tld
 local NO_TLD = "(names without a top-level domain)"
 
 local DATA_TYPES = { TXT = true, NULL = true, ANY = true, ["*"] = true }
+-- types tunnels use (dnscat2: TXT, MX, CNAME; iodine: NULL, also A, MX, SRV, TXT)
+local CARRIER = { TXT = true, NULL = true, ANY = true, ["*"] = true, MX = true, CNAME = true, SRV = true }
 local LOG2 = log(2)
 local IGNORE = {}
-local domains
+local domains, sources
 local unique_low_log, unique_span
 
 function setup()
   for name in string.gmatch(s.ignore, "%S+") do IGNORE[name] = true end
   domains = cache.LRU(s.domains)
+  sources = cache.LRU(s.sources)
   unique_low_log = log(s.unique_low)
   unique_span = log(s.unique_high) - unique_low_log
 end
@@ -102,10 +107,11 @@ local function unique_score(n)
   return clamp((log(n) - unique_low_log) / unique_span)
 end
 
--- What a name says by itself, memoised by name: { registrable, subdomain, name score,
--- length, longest label, entropy }; false when it is not scored.
-local names, names_n = {}, 0
-local NAMES_MAX = 16384
+-- What a name says by itself, memoised in flat tables by name (no table per name: a
+-- large heap of small tables slows every garbage collection of the worker):
+-- registrable domain (false: not scored), subdomain, name score.
+local m_reg, m_sub, m_score, names_n = {}, {}, {}, 0
+local NAMES_MAX = 4096
 
 local function describe(name)
   local registrable, _, suffix, sub = split(name)
@@ -136,48 +142,54 @@ local function describe(name)
   else
     score = score / 2
   end
-  return { registrable, sub, score, n, longest, h }
+  return registrable, sub, score, n, longest, h
 end
 
 function loop(msg)
   local dns = msg.dns
   if dns == nil then return end
-  local name = dns.rrname
-  local q
+  local name, rrtype = dns.rrname, nil
   if name == nil then
     local queries = dns.queries
     if queries == nil then return end
-    q = queries[1]
+    local q = queries[1]
     if q == nil then return end
-    name = q.rrname
+    name, rrtype = q.rrname, q.rrtype
     if name == nil then return end
+  else
+    rrtype = dns.rrtype
   end
-  local info = names[name]
-  if info == nil then
-    info = describe(name)
-    if names_n >= NAMES_MAX then names, names_n = {}, 0 end
-    names_n = names_n + 1
-    names[name] = info
-  end
-  if info == false then
+  -- a short name of a type that carries no data back cannot reach a finding (its
+  -- name score is 0 and unique subdomains alone give at most 0.5): not counted
+  if #name < s.short_name and not (rrtype ~= nil and (CARRIER[rrtype] or tonumber(rrtype))) then
     mle.score(msg, 0)
     return
   end
-  local registrable, sub, name_score = info[1], info[2], info[3]
+  local registrable, sub, name_score = m_reg[name], m_sub[name], m_score[name]
+  if registrable == nil then
+    registrable, sub, name_score = describe(name)
+    if names_n >= NAMES_MAX then m_reg, m_sub, m_score, names_n = {}, {}, {}, 0 end
+    names_n = names_n + 1
+    m_reg[name], m_sub[name], m_score[name] = registrable, sub, name_score
+  end
+  if registrable == false then
+    mle.score(msg, 0)
+    return
+  end
 
   -- unique subdomains under this registrable domain: per source (counted when a
   -- subdomain is new; a subdomain seen again keeps the count of its first asker) and
-  -- for the whole worker
+  -- for the whole worker; per-source counts in one LRU keyed "source registrable"
   local d = domains:get(registrable)
   if d == nil then
-    d = { subs = {}, n = 0, src = {} }
+    d = { subs = {}, n = 0 }
     domains:set(registrable, d)
   end
   local by_src = d.subs[sub]
   if by_src == nil then
-    local src = msg.src_ip or ""
-    by_src = (d.src[src] or 0) + 1
-    d.src[src] = by_src
+    local key = (msg.src_ip or "") .. " " .. registrable
+    by_src = (sources:get(key) or 0) + 1
+    sources:set(key, by_src)
     d.n = d.n + 1
     if d.n <= s.max_subdomains then d.subs[sub] = by_src end
   end
@@ -189,8 +201,6 @@ function loop(msg)
     return
   end
 
-  local rrtype
-  if q ~= nil then rrtype = q.rrtype else rrtype = dns.rrtype end
   local data_type = 0
   if rrtype ~= nil and (DATA_TYPES[rrtype] or tonumber(rrtype)) then data_type = 1 end
   local score = 0.5 * name_score + 0.4 * unique + 0.1 * data_type
@@ -204,8 +214,9 @@ function loop(msg)
     mle.score(msg, score)
     return
   end
+  local _, _, _, n, longest, h = describe(name)
   mle.finding(msg, score, format(
     "DNS tunnel-like names under %s: %s asked %d unique subdomains (this worker: %d); this one %d chars, "
-      .. "longest label %d, entropy %.1f bits%s", registrable, msg.src_ip or "?", by_src, d.n, info[4], info[5],
-    info[6], data_type == 1 and (", " .. tostring(rrtype) .. " query") or ""))
+      .. "longest label %d, entropy %.1f bits%s", registrable, msg.src_ip or "?", by_src, d.n, n, longest,
+    h, data_type == 1 and (", " .. tostring(rrtype) .. " query") or ""))
 end

@@ -19,7 +19,7 @@
 -- default rule "*"). Internationalised rules are not in it. Lua 5.1 subset, no globals.
 local domain = {}
 
-local find, sub, lower, gmatch, byte = string.find, string.sub, string.lower, string.gmatch, string.byte
+local find, sub, lower, gmatch, byte, match = string.find, string.sub, string.lower, string.gmatch, string.byte, string.match
 
 -- BEGIN SUFFIXES
 local SUFFIXES = [[
@@ -541,11 +541,18 @@ end
 --- registrable, label, suffix, subdomain of a name (normalized first):
 --- "a.b.example.co.uk" -> "example.co.uk", "example", "co.uk", "a.b" (subdomain "" when
 --- there is none). A name that is itself a public suffix (or a single label) gives
---- nil, nil, suffix, nil. Answers are memoised per script (the last 16,384 names
---- at most), so a name seen again costs one table lookup.
+--- nil, nil, suffix, nil. Answers are memoised per script (up to 4,096 names, then
+--- the memo starts afresh), so a name seen again costs a few table lookups.
 local function compute(name)
   name = domain.normalize(name)
   if name == nil then return nil, nil, nil, nil end
+  -- the common case in one pattern match: the last two labels are no rule and no
+  -- rule's parent, so the last label is the suffix
+  local head, registrable, label, tld = match(name, "^(.-)%.?(([^.]*)%.([^.]+))$")
+  if registrable ~= nil and label ~= "" and not (PARENT[registrable] or RULES[registrable]
+      or EXCEPT[registrable] or WILD[tld]) then
+    return registrable, label, tld, head
+  end
   local n = 1
   starts[1] = 1
   local at = find(name, ".", 1, true)
@@ -575,16 +582,20 @@ local function compute(name)
   return registrable, label, suffix, subdomain
 end
 
-local memo, memo_n, MEMO_MAX = {}, 0, 16384
+-- the memo: four flat tables by name (no table per name: a large live heap of small
+-- tables makes every garbage collection cycle of the worker slower)
+local m_reg, m_label, m_suffix, m_sub, memo_n = {}, {}, {}, {}, 0
+local MEMO_MAX = 4096
 
 function domain.split(name)
-  local m = memo[name]
-  if m ~= nil then return m[1], m[2], m[3], m[4] end
-  local registrable, label, suffix, subdomain = compute(name)
-  if type(name) == "string" then
-    if memo_n >= MEMO_MAX then memo, memo_n = {}, 0 end
+  local suffix = m_suffix[name]
+  if suffix ~= nil then return m_reg[name], m_label[name], suffix, m_sub[name] end
+  local registrable, label, subdomain
+  registrable, label, suffix, subdomain = compute(name)
+  if suffix ~= nil then
+    if memo_n >= MEMO_MAX then m_reg, m_label, m_suffix, m_sub, memo_n = {}, {}, {}, {}, 0 end
     memo_n = memo_n + 1
-    memo[name] = { registrable, label, suffix, subdomain }
+    m_reg[name], m_label[name], m_suffix[name], m_sub[name] = registrable, label, suffix, subdomain
   end
   return registrable, label, suffix, subdomain
 end
