@@ -548,10 +548,16 @@ local function compute(name)
   if name == nil then return nil, nil, nil, nil end
   -- the common case in one pattern match: the last two labels are no rule and no
   -- rule's parent, so the last label is the suffix
-  local head, registrable, label, tld = match(name, "^(.-)%.?(([^.]*)%.([^.]+))$")
-  if registrable ~= nil and label ~= "" and not (PARENT[registrable] or RULES[registrable]
-      or EXCEPT[registrable] or WILD[tld]) then
-    return registrable, label, tld, head
+  local rest, tld = match(name, "^(.*)%.([^.]+)$")
+  if rest ~= nil and not WILD[tld] then
+    local head, label = match(rest, "^(.*)%.([^.]*)$")
+    if head == nil then head, label = "", rest end
+    if label ~= "" then
+      local registrable = label .. "." .. tld
+      if not (PARENT[registrable] or RULES[registrable] or EXCEPT[registrable]) then
+        return registrable, label, tld, head
+      end
+    end
   end
   local n = 1
   starts[1] = 1
