@@ -1,2 +1,0 @@
-analyzer = { event_types = { "dns" } }
-function loop(msg) end
