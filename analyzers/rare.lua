@@ -1,0 +1,123 @@
+-- rare: what this host does not usually do.
+--
+-- Keeps, per source host (local, bounded: mle.cache.LRU; events sharded by src_ip
+-- keep a host on one worker), how many of its flows and alerts fell in each hour of
+-- the day and how often it raised each alert signature. Once the host is out of its
+-- burn-in (seen on more than `burn_in_days` dates and at least `burn_in_events`
+-- events), it scores:
+--   - an alert whose signature this host never raised before (more for a severe one)
+--     or raised in under `rare_share` of its alerts;
+--   - activity at an hour of day the host is rarely active at: the first event in an
+--     hour it never used is a finding, later ones score by how rare the hour still is.
+-- The hour is the one written in the event's timestamp (the sensor's local time).
+--
+--   "10.0.0.5 raised ET MALWARE FormBook CnC Checkin (GET) [1:2031412], severity 1,
+--    for the first time (0 of its 312 alerts)"
+--   "10.0.0.5 active at 03h, an hour it was never active at (0 of 4,210 events over 3 dates)"
+
+analyzer = { event_types = { "alert", "flow" }, order = 45 }
+
+local cache = require "mle.cache"
+
+local s = mle.settings{
+  threshold = 0.5,        -- a finding at or above this score
+  burn_in_days = 1,       -- a host is judged once seen on more dates than this ...
+  burn_in_events = 100,   -- ... and at least this many of its events
+  hosts = 100000,         -- hosts remembered per worker (LRU)
+  signatures_per_host = 512, -- distinct signatures kept per host; beyond, new ones are not judged
+  rare_share = 0.01,      -- a signature (or hour) under this share of the host's alerts (events) is rare
+  w_new_signature = 0.7,  -- severity 1; severity 2 and 3 get 0.85 and 0.7 of it
+  w_rare_signature = 0.3,
+  w_new_hour = 0.5,
+  w_rare_hour = 0.3,
+}
+
+local hosts = cache.LRU(s.hosts)
+local sub, byte, format = string.sub, string.byte, string.format
+local SEVERITY = { 1.0, 0.85, 0.7 }
+
+local function new_host()
+  local hours = {}
+  for i = 0, 23 do hours[i] = 0 end
+  return { n = 0, days = 0, day = "", hours = hours, alerts = 0, sigs = {}, nsigs = 0 }
+end
+
+local function thousands(n)
+  local text = tostring(n)
+  local out = text:reverse():gsub("(%d%d%d)", "%1,"):reverse()
+  if sub(out, 1, 1) == "," then out = sub(out, 2) end
+  return out
+end
+
+function loop(msg)
+  local ts, src = msg.timestamp, msg.src_ip
+  if ts == nil or src == nil then return end
+  local h = hosts:get(src)
+  if h == nil then h = new_host(); hosts:set(src, h) end
+
+  -- hour and date straight from the timestamp text: "YYYY-MM-DDTHH..."
+  local t, u = byte(ts, 12, 13)
+  local hour = t and u and (t - 48) * 10 + (u - 48)
+  if hour == nil or hour < 0 or hour > 23 then return end
+  local day = sub(ts, 1, 10)
+  if day ~= h.day then h.day, h.days = day, h.days + 1 end
+
+  local n = h.n
+  local judged = h.days > s.burn_in_days and n >= s.burn_in_events
+  local score, reason = 0, nil
+
+  if judged then
+    local c = h.hours[hour]
+    if c == 0 then
+      score = s.w_new_hour
+      reason = format("%s active at %02dh, an hour it was never active at (0 of %s events over %d %s)",
+        src, hour, thousands(n), h.days, h.days == 1 and "date" or "dates")
+    elseif c < n * s.rare_share then
+      score = s.w_rare_hour * (1 - c / (n * s.rare_share))
+    end
+  end
+  h.hours[hour] = h.hours[hour] + 1
+  h.n = n + 1
+
+  if msg.event_type == "alert" then
+    local alert = msg.alert
+    local sid = alert and alert.signature_id
+    if sid ~= nil then
+      local sigs, alerts = h.sigs, h.alerts
+      local c = sigs[sid]
+      if judged then
+        local w, text = 0, nil
+        if c == nil and h.nsigs < s.signatures_per_host then
+          local severity = alert.severity
+          w = s.w_new_signature * (SEVERITY[severity] or 0.7)
+          text = format("%s raised %s [%s:%s], severity %s, for the first time (%s)",
+            src, tostring(alert.signature), tostring(alert.gid or 1), tostring(sid), tostring(severity),
+            alerts == 0 and "its first alert" or "0 of its " .. thousands(alerts) .. " alerts")
+        elseif c ~= nil and c < alerts * s.rare_share then
+          w = s.w_rare_signature
+          text = format("%s raised %s [%s:%s], rare for it (%d of its %s alerts)",
+            src, tostring(alert.signature), tostring(alert.gid or 1), tostring(sid), c, thousands(alerts))
+        end
+        if w > 0 then
+          score = 1 - (1 - score) * (1 - w)
+          reason = reason and (text .. "; " .. reason) or text
+        end
+      end
+      if c == nil then
+        if h.nsigs < s.signatures_per_host then
+          sigs[sid] = 1
+          h.nsigs = h.nsigs + 1
+        end
+      else
+        sigs[sid] = c + 1
+      end
+      h.alerts = alerts + 1
+    end
+  end
+
+  if reason ~= nil and score >= s.threshold then
+    mle.finding(msg, score, reason)
+  else
+    mle.score(msg, score)
+  end
+end

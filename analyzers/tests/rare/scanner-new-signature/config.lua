@@ -1,0 +1,2 @@
+-- a short burn-in (one date, 5 events) so a few real records are enough
+analyzers = { { tag = "rare", script = "rare.lua", settings = { burn_in_days = 0, burn_in_events = 5 } } }
