@@ -87,7 +87,8 @@ class ConfigFile:
 class ScriptWatcher:
     """Notices, by polling (every ``interval`` s; works on every file system, container
     mounts included, where change notifications may not), when a script file under the
-    root's input, analyzer or output folders appears, changes or goes away. A change is
+    root's input, analyzer or output folders, or a file under their ``data/`` folders,
+    appears, changes or goes away. A change is
     reported once the folders stayed the same for one more poll, so a file still being
     written is not loaded half-way."""
 
@@ -103,7 +104,11 @@ class ScriptWatcher:
         files = set()
         for folder in self.folders:
             try:
-                for path in folder.glob("*.lua"):
+                # the scripts, and the data files they read in setup() under data/
+                # (indicator lists, models): a changed list is a reload too
+                data = folder / "data"
+                paths = [*folder.glob("*.lua"), *(p for p in data.rglob("*") if p.is_file())]
+                for path in paths:
                     stat = path.stat()
                     files.add((str(path), stat.st_mtime_ns, stat.st_size))
             except OSError:
