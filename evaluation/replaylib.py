@@ -42,10 +42,12 @@ class Replay:
 
 
 def replay(eve: Path, analyzers: list[str], settings: dict[str, dict] | None = None,
-           data_dirs: list[str] | None = None, mle: dict | None = None) -> Replay:
+           data_dirs: list[str] | None = None, mle: dict | None = None,
+           extra_files: dict[str, Path] | None = None) -> Replay:
     """Replay ``eve`` through the shipped input script and the analyzers named (file
     names under analyzers/, e.g. ``"tls.lua"``) in a scratch root; ``settings`` per tag
-    go into config.lua entries, ``data_dirs`` (folders under analyzers/) are copied."""
+    go into config.lua entries, ``data_dirs`` (folders under analyzers/) are copied, and
+    ``extra_files`` (path in the root -> file) too."""
     with tempfile.TemporaryDirectory(prefix="mle-eval-") as tmp:
         root = Path(tmp)
         (root / "inputs").mkdir()
@@ -55,6 +57,9 @@ def replay(eve: Path, analyzers: list[str], settings: dict[str, dict] | None = N
             shutil.copy(REPO / "analyzers" / name, root / "analyzers")
         for folder in data_dirs or []:
             shutil.copytree(REPO / "analyzers" / folder, root / "analyzers" / folder)
+        for target, source in (extra_files or {}).items():
+            (root / target).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy(source, root / target)
         out = root / "out.json"
         entries = [
             f'{{ tag = {json.dumps(tag)}, script = {json.dumps(tag + ".lua")}, settings = {lua_value(values)} }}'
