@@ -26,7 +26,7 @@ local s = mle.settings{
   hosts = 100000,         -- hosts remembered per worker (LRU)
   signatures_per_host = 512, -- distinct signatures kept per host; beyond, new ones are not judged
   rare_share = 0.01,      -- a signature (or hour) under this share of the host's alerts (events) is rare
-  w_new_signature = 0.7,  -- severity 1; severity 2 and 3 get 0.85 and 0.7 of it
+  w_new_signature = 0.7,  -- severity 1; severity 2 and 3 (and others) get 0.85 and 0.75 of it
   w_rare_signature = 0.3,
   w_new_hour = 0.5,
   w_rare_hour = 0.3,
@@ -34,7 +34,7 @@ local s = mle.settings{
 
 local hosts = cache.LRU(s.hosts)
 local sub, byte, format = string.sub, string.byte, string.format
-local SEVERITY = { 1.0, 0.85, 0.7 }
+local SEVERITY = { 1.0, 0.85, 0.75 }
 
 local function new_host()
   local hours = {}
@@ -89,7 +89,7 @@ function loop(msg)
         local w, text = 0, nil
         if c == nil and h.nsigs < s.signatures_per_host then
           local severity = alert.severity
-          w = s.w_new_signature * (SEVERITY[severity] or 0.7)
+          w = s.w_new_signature * (SEVERITY[severity] or 0.75)
           text = format("%s raised %s [%s:%s], severity %s, for the first time (%s)",
             src, tostring(alert.signature), tostring(alert.gid or 1), tostring(sid), tostring(severity),
             alerts == 0 and "its first alert" or "0 of its " .. thousands(alerts) .. " alerts")
