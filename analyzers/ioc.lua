@@ -4,7 +4,8 @@
 -- format is in docs/analyzers/ioc.md) from analyzers/data/ioc/ when it loads, into
 -- local Lua sets, and matches:
 --   - flow, dns, tls, http, alert: src_ip and dest_ip (exact addresses and CIDR networks);
---   - dns: the query name (v2 rrname, v3 queries[]) and answered names;
+--   - dns: the query name (v2 rrname, v3 queries[]), with answers = true also the
+--     answered addresses and CNAME names;
 --     tls: the SNI; http: the hostname (a listed domain also covers its subdomains);
 --   - tls: the JA3 and JA3S hashes and the JA4 fingerprint.
 -- A match is a finding: "dest_ip 135.148.121.246 is on example.txt (Dridex C2)".
@@ -19,6 +20,7 @@ local s = mle.settings{
   w_ip = 0.9,      -- score of a match, by kind
   w_domain = 0.9,
   w_ja3 = 0.7,     -- JA3 collides across software more than an address does
+  answers = false, -- also match DNS answers (A/AAAA addresses, CNAME names): ~2 field reads per answer
 }
 
 local net = require "mle.net"
@@ -153,10 +155,14 @@ function loop(msg)
   if et == "dns" then
     local dns = msg.dns
     if dns then
-      check_name("dns query", dns.rrname)
-      local queries = dns.queries           -- Suricata 8 (DNS v3)
-      if queries then for _, q in ipairs(queries) do check_name("dns query", q.rrname) end end
-      local answers = dns.answers
+      local rrname = dns.rrname
+      if rrname then
+        check_name("dns query", rrname)
+      else
+        local queries = dns.queries         -- Suricata 8 (DNS v3)
+        if queries then for _, q in ipairs(queries) do check_name("dns query", q.rrname) end end
+      end
+      local answers = s.answers and dns.answers
       if answers and type(answers) ~= "string" then
         for _, a in ipairs(answers) do
           local rrtype = a.rrtype

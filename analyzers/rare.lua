@@ -9,7 +9,8 @@
 --     or raised in under `rare_share` of its alerts;
 --   - activity at an hour of day the host is rarely active at: the first event in an
 --     hour it never used is a finding, later ones score by how rare the hour still is.
--- The hour is the one written in the event's timestamp (the sensor's local time).
+-- The hour is the one written in the event's timestamp (the sensor's local time). A
+-- host's profile starts at its 5th event (before that, only a count is kept).
 --
 --   "10.0.0.5 raised ET MALWARE FormBook CnC Checkin (GET) [1:2031412], severity 1,
 --    for the first time (0 of its 312 alerts)"
@@ -36,10 +37,14 @@ local hosts = cache.LRU(s.hosts)
 local sub, byte, format = string.sub, string.byte, string.format
 local SEVERITY = { 1.0, 0.85, 0.75 }
 
+-- a host's record: n events, days (distinct dates), day (the last date), mask (bit h
+-- set once it was active at hour h), alerts, nsigs; sigs (signature id -> alerts) and
+-- hc (hour -> events, counted from its TRACK_AFTER-th event on) only for hosts that
+-- need them: most source addresses send a handful of events and keep 6 numbers.
+local TRACK_AFTER = 10
+local PROFILE_AFTER = 5   -- a host's profile starts at its 5th event; before, a count
 local function new_host()
-  local hours = {}
-  for i = 0, 23 do hours[i] = 0 end
-  return { n = 0, days = 0, day = "", hours = hours, alerts = 0, sigs = {}, nsigs = 0 }
+  return { n = 0, days = 0, day = "", mask = 0, alerts = 0, nsigs = 0 }
 end
 
 local function thousands(n)
@@ -52,8 +57,19 @@ end
 function loop(msg)
   local ts, src = msg.timestamp, msg.src_ip
   if ts == nil or src == nil then return end
+  -- a host's first events are a bare count (most sources send a few: a table per
+  -- source would make the garbage collector walk a million small tables)
   local h = hosts:get(src)
-  if h == nil then h = new_host(); hosts:set(src, h) end
+  if h == nil or type(h) == "number" then
+    local c = (h or 0) + 1
+    if c < PROFILE_AFTER then
+      hosts:set(src, c)
+      return mle.score(msg, 0)
+    end
+    h = new_host()
+    h.n = c - 1
+    hosts:set(src, h)
+  end
 
   -- hour and date straight from the timestamp text: "YYYY-MM-DDTHH..."
   local t, u = byte(ts, 12, 13)
@@ -66,17 +82,26 @@ function loop(msg)
   local judged = h.days > s.burn_in_days and n >= s.burn_in_events
   local score, reason = 0, nil
 
+  local bit = 2 ^ hour
+  local mask = h.mask
+  local seen = mask % (bit + bit) >= bit
   if judged then
-    local c = h.hours[hour]
-    if c == 0 then
+    if not seen then
       score = s.w_new_hour
       reason = format("%s active at %02dh, an hour it was never active at (0 of %s events over %d %s)",
         src, hour, thousands(n), h.days, h.days == 1 and "date" or "dates")
-    elseif c < n * s.rare_share then
-      score = s.w_rare_hour * (1 - c / (n * s.rare_share))
+    elseif h.hc then
+      local hn = n - TRACK_AFTER
+      local c = h.hc[hour] or 0
+      if c < hn * s.rare_share then score = s.w_rare_hour * (1 - c / (hn * s.rare_share)) end
     end
   end
-  h.hours[hour] = h.hours[hour] + 1
+  if not seen then h.mask = mask + bit end
+  if n >= TRACK_AFTER then
+    local hc = h.hc
+    if hc == nil then hc = {}; h.hc = hc end
+    hc[hour] = (hc[hour] or 0) + 1
+  end
   h.n = n + 1
 
   if msg.event_type == "alert" then
@@ -84,6 +109,7 @@ function loop(msg)
     local sid = alert and alert.signature_id
     if sid ~= nil then
       local sigs, alerts = h.sigs, h.alerts
+      if sigs == nil then sigs = {}; h.sigs = sigs end
       local c = sigs[sid]
       if judged then
         local w, text = 0, nil

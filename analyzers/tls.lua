@@ -26,7 +26,7 @@ local s = mle.settings{
   threshold = 0.5,        -- a finding at or above this score
   burn_in = 20,           -- TLS sessions of a host before its new fingerprints count
   hosts = 100000,         -- source hosts remembered per worker (LRU)
-  values_per_host = 256,  -- distinct JA3/JA4/SNI values kept per host and kind; beyond, that kind is not judged
+  values_per_host = 256,  -- distinct JA3/JA4/SNI values kept per host; beyond, its new values are not judged
   worker_values = 200000, -- distinct values counted per worker (two generations)
   worker_burn_in = 1000,  -- TLS sessions on this worker before "rare on this worker" counts
   rare_share = 0.001,     -- a value seen in fewer than this share of the worker's sessions is rare
@@ -41,8 +41,9 @@ local s = mle.settings{
   w_new_sni = 0.1,          -- SNI new for the host and rare on this worker
 }
 
-local hosts = cache.LRU(s.hosts)
-local worker = cache.LRU(s.worker_values)   -- "j:"/"4:"/"s:" .. value -> sessions seen
+local hosts = cache.LRU(s.hosts)           -- src_ip -> sessions (first ones) or { sessions, k, values... }
+local TRACK_AFTER = 3                      -- a host's values are kept from its 3rd session on
+local worker = cache.LRU(s.worker_values)   -- JA3, JA4 or SNI -> sessions seen
 local worker_n = 0
 
 local find, sub, lower, match, concat = string.find, string.sub, string.lower, string.match, table.concat
@@ -96,21 +97,22 @@ local function mismatch(sni, cn)
   return 2
 end
 
--- how often this worker saw key (then counts it); rare when below rare_share
-local function worker_seen(key)
-  local c = worker:get(key) or 0
-  worker:set(key, c + 1)
+-- how often this worker saw value (then counts it). Values of the three kinds share
+-- one table: a JA3 is 32 hex digits, a JA4 has underscores, an SNI dots.
+local function worker_seen(value)
+  local c = worker:get(value) or 0
+  worker:set(value, c + 1)
   return c
 end
 
--- is value new for this host's kind set? (nil when the set is full or in burn-in)
-local function host_new(h, kind, value)
-  local set = h[kind]
-  if set == nil then set = { n = 0 }; h[kind] = set end
-  if set[value] then return false end
-  if set.n >= s.values_per_host then return nil end
-  set[value] = true
-  set.n = set.n + 1
+-- is value new for this host? (nil when the host's set is full). The host's record
+-- is one table: [1] its sessions, [2] its distinct values, its values as keys.
+local function host_new(h, value)
+  if h[value] then return false end
+  local k = h[2]
+  if k >= s.values_per_host then return nil end
+  h[value] = true
+  h[2] = k + 1
   return true
 end
 
@@ -167,16 +169,29 @@ function loop(msg)
 
   -- novelty for this host and rarity on this worker
   local src = msg.src_ip
+  -- a host's first sessions are a bare count (most sources send one or two: a table
+  -- per source would make the garbage collector walk a million small tables)
   local h = hosts:get(src)
-  if h == nil then h = { n = 0 }; hosts:set(src, h) end
-  local n = h.n + 1
-  h.n = n
+  local n
+  if h == nil or type(h) == "number" then
+    n = (h or 0) + 1
+    if n < TRACK_AFTER then
+      hosts:set(src, n)
+      h = nil
+    else
+      h = { n, 0 }
+      hosts:set(src, h)
+    end
+  else
+    n = h[1] + 1
+    h[1] = n
+  end
   worker_n = worker_n + 1
   local judged = n > s.burn_in
   local rare_below = worker_n > s.worker_burn_in and worker_n * s.rare_share or -1
   if ja3 ~= nil then
-    local wc = worker_seen("j:" .. ja3)
-    if host_new(h, "ja3", ja3) and judged then
+    local wc = worker_seen(ja3)
+    if h and host_new(h, ja3) and judged then
       local rare = wc < rare_below
       add(rare and s.w_rare_fingerprint or s.w_new_fingerprint,
         "JA3 " .. short(ja3) .. " first seen from " .. src .. " (1 of " .. n .. " TLS sessions"
@@ -184,8 +199,8 @@ function loop(msg)
     end
   end
   if ja4 ~= nil then
-    local wc = worker_seen("4:" .. ja4)
-    if host_new(h, "ja4", ja4) and judged then
+    local wc = worker_seen(ja4)
+    if h and host_new(h, ja4) and judged then
       local rare = wc < rare_below
       add(rare and s.w_rare_fingerprint or s.w_new_fingerprint,
         "JA4 " .. ja4 .. " first seen from " .. src .. " (1 of " .. n .. " TLS sessions"
@@ -193,8 +208,8 @@ function loop(msg)
     end
   end
   if sni ~= nil and sni ~= "" then
-    local wc = worker_seen("s:" .. sni)
-    if host_new(h, "sni", sni) and judged and wc < rare_below then
+    local wc = worker_seen(sni)
+    if h and host_new(h, sni) and judged and wc < rare_below then
       add(s.w_new_sni, "sni " .. sni .. " new for " .. src .. " and rare on this worker ("
         .. wc .. " of " .. (worker_n - 1) .. ")")
     end
@@ -219,8 +234,8 @@ function feedback(fb)
   local tls, src = ev.tls, ev.src_ip
   if tls == nil or src == nil then return end
   local h = hosts:get(src)
-  if h == nil then return end
-  if tls.ja3 and tls.ja3.hash then host_new(h, "ja3", tls.ja3.hash) end
-  if type(tls.ja4) == "string" then host_new(h, "ja4", tls.ja4) end
-  if tls.sni then host_new(h, "sni", lower(tls.sni)) end
+  if type(h) ~= "table" then return end
+  if tls.ja3 and tls.ja3.hash then host_new(h, tls.ja3.hash) end
+  if type(tls.ja4) == "string" then host_new(h, tls.ja4) end
+  if tls.sni then host_new(h, lower(tls.sni)) end
 end
