@@ -3,7 +3,8 @@
 -- Reads indicator lists (plain text, one indicator per line, `#` comments; the
 -- format is in docs/analyzers/ioc.md) from analyzers/data/ioc/ when it loads, into
 -- local Lua sets, and matches:
---   - flow, dns, tls, http, alert: src_ip and dest_ip (exact addresses and CIDR networks);
+--   - flow, dns, tls, http: src_ip and dest_ip (exact addresses and CIDR networks; an
+--     alert's addresses are those of its flow record, which follows it);
 --   - dns: the query name (v2 rrname, v3 queries[]), with answers = true also the
 --     answered addresses and CNAME names;
 --     tls: the SNI; http: the hostname (a listed domain also covers its subdomains);
@@ -12,7 +13,7 @@
 -- When a list file changes, MLE reloads the analyzers (the script watcher also
 -- watches analyzers/data/), and setup() here reads the lists anew.
 
-analyzer = { event_types = { "flow", "dns", "tls", "http", "alert" }, order = 30 }
+analyzer = { event_types = { "flow", "dns", "tls", "http" }, order = 30 }
 
 local s = mle.settings{
   folder = "analyzers/data/ioc",   -- where the lists are (relative to the root)
@@ -104,7 +105,7 @@ end
 -- the list entry for name or one of its parent domains
 local function domain_hit(name)
   if name == nil then return nil end
-  name = lower(name)
+  if find(name, "%u") then name = lower(name) end
   local hit = domains[name]
   if hit then return hit, name end
   local dot = find(name, ".", 1, true)
@@ -138,8 +139,8 @@ end
 local function check_name(field, name)
   local hit, listed = domain_hit(name)
   if hit then
-    add(s.w_domain, field .. " " .. lower(name) .. (listed ~= lower(name) and " (under " .. listed .. ")" or "")
-      .. " is on " .. hit)
+    name = lower(name)
+    add(s.w_domain, field .. " " .. name .. (listed ~= name and " (under " .. listed .. ")" or "") .. " is on " .. hit)
   end
 end
 
