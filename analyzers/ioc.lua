@@ -51,9 +51,8 @@ local function classify(text)
   local v4 = match(text, "^(%d+%.%d+%.%d+%.%d+):%d+$")   -- address:port (Feodo Tracker)
   if v4 then return "ip", v4 end
   if match(text, "^%d+%.%d+%.%d+%.%d+$") or find(text, ":", 1, true) then return "ip", text end
-  if match(text, "^[%w_.-]+$") and find(text, ".", 1, true) then
-    return "domain", (gsub(gsub(text, "^%*%.", ""), "%.$", ""))
-  end
+  text = gsub(gsub(text, "^%*%.", ""), "%.$", "")   -- *.evil.example, evil.example.
+  if match(text, "^[%w_.-]+$") and find(text, ".", 1, true) then return "domain", text end
   return nil, text
 end
 
