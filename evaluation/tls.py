@@ -23,6 +23,7 @@ from pathlib import Path
 from replaylib import DEFAULT_DATA, Confusion, findings_of, replay, score_of
 
 CERT_RISKS = {"Self-signed Cert", "TLS Cert Expired", "TLS Cert Mismatch"}
+CHECKED_RISKS = CERT_RISKS | {"Obsolete TLS (v1.1 or older)"}
 # a phrase of the analyzer's reason -> the nDPI risk it corresponds to
 SIGNALS = [
     ("self-signed", "self-signed certificate", {"Self-signed Cert"}),
@@ -51,7 +52,7 @@ def evaluate(eve: Path, labels: dict[tuple, set[str]], threshold: float) -> dict
     # at the real threshold is read from the score
     run = replay(eve, ["tls.lua"], settings={"tls": {"threshold": 1e-9}})
     seen: set[str] = set()
-    overall = Confusion()
+    overall, checked = Confusion(), Confusion()
     per_signal = {name: Confusion() for name, _, _ in SIGNALS}
     tls_events = unlabeled = 0
     for event in run.events:
@@ -71,11 +72,12 @@ def evaluate(eve: Path, labels: dict[tuple, set[str]], threshold: float) -> dict
         reasons = " ".join(findings_of(event, "tls"))
         score = score_of(event, "tls") or 0.0
         overall.add(score >= threshold, bool(risks & CERT_RISKS))
+        checked.add(score >= threshold, bool(risks & CHECKED_RISKS))
         for name, phrase, wanted in SIGNALS:
             phrases = phrase if isinstance(phrase, tuple) else (phrase,)
             per_signal[name].add(any(p in reasons for p in phrases), bool(risks & wanted))
-    return {"overall": overall, "signals": per_signal, "tls_events": tls_events, "unlabeled": unlabeled,
-            "seconds": run.seconds, "records": len(run.events)}
+    return {"overall": overall, "checked": checked, "signals": per_signal, "tls_events": tls_events,
+            "unlabeled": unlabeled, "seconds": run.seconds, "records": len(run.events)}
 
 
 def main() -> None:
@@ -90,6 +92,7 @@ def main() -> None:
           f"{result['seconds']:.1f} s; {result['tls_events']} distinct TLS records, "
           f"{result['unlabeled']} without an nDPI label (left out)")
     print(result["overall"].row(f"finding (score >= {args.threshold}) vs any cert risk"))
+    print(result["checked"].row("  ... vs any cert risk or obsolete"))
     for name, confusion in result["signals"].items():
         print(confusion.row(f"  signal: {name}"))
 
