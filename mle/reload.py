@@ -12,11 +12,12 @@ scripts are released, pending timers of the old scripts fire as the old worker
 leaves, as at the end of a replay.
 
 Scripts are reloaded on SIGHUP, on ``POST /reload`` and, within seconds, when a file in
-the root's script folders (or a data file under their ``data/``) changes (:class:`ScriptWatcher`: a new analyzer dropped into
-``analyzers/`` that declares its event types starts running; a changed one is swapped
-in; a deleted one is retired). The analyzers are read anew from config.lua and the
-folders (:func:`refreshed`); inputs, outputs and engine settings need a restart
-(:class:`ConfigFile` warns when config.lua changed in a way a reload cannot apply).
+the root's script folders (or a data file under their ``data/``) changes
+(:class:`ScriptWatcher`: a new analyzer dropped into ``analyzers/`` that declares its
+event types starts running; a changed one is swapped in; a deleted one is retired).
+The analyzers are read anew from config.lua and the folders (:func:`refreshed`);
+inputs, outputs and engine settings need a restart (:class:`ConfigFile` warns when
+config.lua changed in a way a reload cannot apply).
 """
 
 from __future__ import annotations
