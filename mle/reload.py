@@ -12,11 +12,12 @@ scripts are released, pending timers of the old scripts fire as the old worker
 leaves, as at the end of a replay.
 
 Scripts are reloaded on SIGHUP, on ``POST /reload`` and, within seconds, when a file in
-the root's script folders changes (:class:`ScriptWatcher`: a new analyzer dropped into
-``analyzers/`` that declares its event types starts running; a changed one is swapped
-in; a deleted one is retired). The analyzers are read anew from config.lua and the
-folders (:func:`refreshed`); inputs, outputs and engine settings need a restart
-(:class:`ConfigFile` warns when config.lua changed in a way a reload cannot apply).
+the root's script folders (or a data file under their ``data/``) changes
+(:class:`ScriptWatcher`: a new analyzer dropped into ``analyzers/`` that declares its
+event types starts running; a changed one is swapped in; a deleted one is retired).
+The analyzers are read anew from config.lua and the folders (:func:`refreshed`);
+inputs, outputs and engine settings need a restart (:class:`ConfigFile` warns when
+config.lua changed in a way a reload cannot apply).
 """
 
 from __future__ import annotations
@@ -87,7 +88,8 @@ class ConfigFile:
 class ScriptWatcher:
     """Notices, by polling (every ``interval`` s; works on every file system, container
     mounts included, where change notifications may not), when a script file under the
-    root's input, analyzer or output folders appears, changes or goes away. A change is
+    root's input, analyzer or output folders, or a file under their ``data/`` folders,
+    appears, changes or goes away. A change is
     reported once the folders stayed the same for one more poll, so a file still being
     written is not loaded half-way."""
 
@@ -103,7 +105,11 @@ class ScriptWatcher:
         files = set()
         for folder in self.folders:
             try:
-                for path in folder.glob("*.lua"):
+                # the scripts, and the data files they read in setup() under data/
+                # (indicator lists, models): a changed list is a reload too
+                data = folder / "data"
+                paths = [*folder.glob("*.lua"), *(p for p in data.rglob("*") if p.is_file())]
+                for path in paths:
                     stat = path.stat()
                     files.add((str(path), stat.st_mtime_ns, stat.st_size))
             except OSError:
