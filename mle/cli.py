@@ -356,6 +356,8 @@ def export_model_command(model: Path, out: Path, feature_names: str | None) -> N
                                       "are compared on the rest.")
 @click.option("--frozen/--no-frozen", default=True, show_default=True,
               help="Also run the frozen baseline (feedback only during burn-in): a second pass.")
+@click.option("--freeze-at", type=click.IntRange(min=0), metavar="N",
+              help="The frozen baseline learns from the events before N (default: the burn-in).")
 @click.option("--batch/--no-batch", default=True, show_default=True,
               help="Also train the batch baseline on the analyzer's mle.features (needs scikit-learn).")
 @click.option("--json", "json_out", type=click.Path(dir_okay=False), help="Write every figure to this JSON file.")
@@ -366,8 +368,9 @@ def export_model_command(model: Path, out: Path, feature_names: str | None) -> N
 @click.option("-v", "--verbose", count=True, help="More logging (-vv for debug).")
 @_fail_cleanly
 def evaluate_command(config: str, data: tuple[str, ...], labels_spec: str, tags: tuple[str, ...], burn_in: int,
-                     threshold: float, window: int, train_fraction: float, frozen: bool, batch: bool,
-                     json_out: str | None, plots_dir: str | None, marks: tuple[str, ...], verbose: int) -> None:
+                     threshold: float, window: int, train_fraction: float, frozen: bool, freeze_at: int | None,
+                     batch: bool, json_out: str | None, plots_dir: str | None, marks: tuple[str, ...],
+                     verbose: int) -> None:
     """Progressive validation of the analyzers of CONFIG (a config.lua or a root folder) on labeled DATA.
 
     Each event runs through the engine without its label; its scores are recorded; then
@@ -390,7 +393,7 @@ def evaluate_command(config: str, data: tuple[str, ...], labels_spec: str, tags:
         check_available()
     settings = evaluation.Settings(burn_in=burn_in, threshold=threshold, window=window,
                                    train_fraction=train_fraction, tags=list(tags) or None, frozen=frozen,
-                                   batch=batch)
+                                   batch=batch, freeze_at=freeze_at)
     root_config = load_root_config(config)
     labels = LabelSource(labels_spec)
     with Progress(TextColumn("{task.description}"), TextColumn("{task.completed:,} events"), console=stderr,

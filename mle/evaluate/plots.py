@@ -62,6 +62,8 @@ def write_plots(report: Report, folder: str | Path, marks: dict[str, int] | None
                 ys = [w[metric] for w in ws if w[metric] is not None]
                 ax.plot(xs, ys, marker=".", color=COLORS[model], label=model)
             ax.axvline(doc["burn_in"], color="grey", linestyle=":", label="end of burn-in")
+            if doc.get("frozen_at") not in (None, doc["burn_in"]):
+                ax.axvline(doc["frozen_at"], color="tab:orange", linestyle=":", label="frozen copy taken")
             if "batch" in entry["windows"]:
                 ax.axvline(doc["split"], color="tab:green", linestyle=":", label="batch train/test split")
             for i, d in enumerate(doc["drift"]):

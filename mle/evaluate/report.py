@@ -1,8 +1,8 @@
 """An evaluation end to end: the runs, the baselines, the metrics; a table and a JSON document.
 
 ``evaluate`` runs the stream online (feedback on every labeled event), then, unless
-told not to, the frozen baseline (the same run with feedback only during burn-in:
-the streaming model as it was when burn-in ended) and the batch baseline
+told not to, the frozen baseline (the same run with feedback only during burn-in, or
+until ``freeze_at``: the streaming model as it was then) and the batch baseline
 (:mod:`mle.evaluate.baselines`). Metrics:
 
 - ``overall``: every scored event after burn-in (online and frozen);
@@ -42,6 +42,11 @@ class Settings:
     tags: list[str] | None = None
     frozen: bool = True
     batch: bool = True
+    freeze_at: int | None = None  # where the frozen copy stops learning (default: the end of burn-in)
+
+    @property
+    def freeze_position(self) -> int:
+        return self.burn_in if self.freeze_at is None else self.freeze_at
 
 
 @dataclass
@@ -64,16 +69,18 @@ def evaluate(root_config: Config, files: list[str], labels: LabelSource, setting
         return read_labeled(files, labels)
 
     tick = (lambda name: (lambda position: progress(name, position))) if progress else (lambda name: None)
-    online = run_stream(root_config, events(), tags=settings.tags, on_event=tick("online"))
+    online = run_stream(root_config, events(), tags=settings.tags, on_event=tick("online"),
+                        record_features=settings.batch)
     frozen = None
     if settings.frozen:
-        frozen = run_stream(root_config, events(), tags=settings.tags, learn_until=settings.burn_in,
-                            on_event=tick("frozen"))
+        frozen = run_stream(root_config, events(), tags=settings.tags, learn_until=settings.freeze_position,
+                            on_event=tick("frozen"), record_features=False)
     split = int(online.events * settings.train_fraction)
     doc: dict[str, Any] = {
         "data": [str(Path(f)) for f in files], "labels": labels.describe(), "config": str(root_config.root.config_file),
         "events": online.events, "labeled": online.labeled, "verdicts": online.feedback,
-        "burn_in": settings.burn_in, "threshold": settings.threshold, "window": settings.window, "split": split,
+        "burn_in": settings.burn_in, "frozen_at": settings.freeze_position if frozen else None,
+        "threshold": settings.threshold, "window": settings.window, "split": split,
         "seconds": {"online": round(online.seconds, 3)} | ({"frozen": round(frozen.seconds, 3)} if frozen else {}),
         "us_per_event": round(1e6 * online.seconds / online.events, 1) if online.events else None,
         "drift": online.drift, "analyzers": {},

@@ -75,12 +75,12 @@ class RunResult:
     seconds: float = 0.0
 
 
-def evaluation_config(root_config: Config, work: Path, data: Path) -> Config:
+def evaluation_config(root_config: Config, work: Path, data: Path, record_features: bool = True) -> Config:
     """The config of an evaluation run: the root's input script and analyzers, one file
     output in ``work`` (never written: the runner reads what reaches it), a private
-    Redis, and ``record_features`` on."""
+    Redis, and ``record_features`` on (unless told otherwise)."""
     values = case_values(root_config, None, data, work)
-    values["mle"]["record_features"] = True
+    values["mle"]["record_features"] = record_features
     config_file = work / "config.lua"
     config_file.write_text(render(values).replace("mle test for one golden case", "mle evaluate"),
                            encoding="utf-8")
@@ -104,16 +104,18 @@ def run_stream(
     tags: list[str] | None = None,
     learn_until: int | None = None,
     on_event: Callable[[int], None] | None = None,
+    record_features: bool = True,
 ) -> RunResult:
     """Run ``events`` through the engine prequentially (module docstring). ``tags``:
     the analyzers whose scores to keep (default: every one that scores); ``learn_until``:
-    deliver verdicts only for events before this stream position (the frozen model)."""
+    deliver verdicts only for events before this stream position (the frozen model);
+    ``record_features``: turn mle.features on (the batch baseline's input; it costs time)."""
     work = Path(tempfile.mkdtemp(prefix="mle-evaluate-"))
     result = RunResult()
     wanted = {t.lower() for t in tags} if tags else None
     try:
         data = Path(root_config.inputs[0].uri.partition("://")[2] or "eve.json") if root_config.inputs else work
-        config = evaluation_config(root_config, work, data)
+        config = evaluation_config(root_config, work, data, record_features)
         input_tag = config.inputs[0].tag
         output = config.outputs[0].index
         with Pipeline(config, replay=True) as pipeline:
