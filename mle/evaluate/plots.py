@@ -60,7 +60,7 @@ def write_plots(report: Report, folder: str | Path, marks: dict[str, int] | None
                     continue
                 xs = [w["end"] for w in ws if w[metric] is not None]
                 ys = [w[metric] for w in ws if w[metric] is not None]
-                ax.plot(xs, ys, marker=".", color=COLORS[model], label=model)
+                ax.plot(xs, ys, marker=".", color=COLORS[model], label=model, zorder=3 if model == "online" else 2)
             ax.axvline(doc["burn_in"], color="grey", linestyle=":", label="end of burn-in")
             if doc.get("frozen_at") not in (None, doc["burn_in"]):
                 ax.axvline(doc["frozen_at"], color="tab:orange", linestyle=":", label="frozen copy taken")
