@@ -26,6 +26,9 @@ built from the DGA domain sets of ``--data`` (``dga/``), seeded:
    pjabes events to learn from: the frozen copy is the model as the public lists
    left it, the online one goes on learning from the site's verdicts.
 
+When the repository ships ``analyzers/dga.lua``, it is run on stream 1 as well, through
+the repository's own root (``shipped_dga`` in the figures).
+
 Writes ``--out``/learning.json (every figure), the PNG plots and prints the tables.
 Labeled streams are written to a scratch folder (``--keep`` keeps them).
 """
@@ -205,6 +208,20 @@ def concept_drift(domains: dict[str, list[str]], work: Path, out: Path, seed: in
             "test": entry["test"]}
 
 
+def shipped_analyzer(work: Path, console: Console) -> dict[str, Any] | None:
+    """The shipped analyzers/dga.lua (when there is one) on experiment 1's stream, through
+    the repository's own root: the same command works on any analyzer that scores."""
+    stream = work / "online-vs-batch.json"
+    if not (REPO / "analyzers" / "dga.lua").is_file() or not stream.is_file():
+        return None
+    settings = Settings(burn_in=1000, window=2000, train_fraction=0.5, tags=["dga"])
+    report = evaluate(load_root_config(REPO / "config.lua"), [str(stream)], LabelSource("label"), settings)
+    console.rule("the shipped analyzers/dga.lua on stream 1 (its offline model may have seen these domains)")
+    render(report, console)
+    entry = report.doc["analyzers"].get("dga")
+    return None if entry is None else {"test": entry["test"], "overall": entry["overall"]}
+
+
 REAL_EVE = ("ndpi-pcaps.suricata-7.0.4.json.gz", "slips-test6-malicious.json.gz", "nicoaller-malware-traffic.json.gz")
 
 
@@ -314,6 +331,9 @@ def main() -> None:
     try:
         if "batch" in chosen:
             figures["online_vs_batch"] = online_vs_batch(domains, work, args.out, args.seed, args.events, console)
+            shipped = shipped_analyzer(work, console)
+            if shipped is not None:
+                figures["shipped_dga"] = shipped
         if "unseen" in chosen:
             figures["unseen_families"] = unseen_families(domains, work, args.seed, console)
         if "drift" in chosen:
