@@ -122,13 +122,16 @@ class Window:
 
 
 def windows(positions: Sequence[int], labels: Sequence[int], scores: Sequence[float], size: int,
-            threshold: float = 0.5) -> list[Window]:
-    """Metrics over consecutive, non-overlapping windows of ``size`` scored events (the
-    last, shorter window is kept when it holds at least half as many)."""
-    out = []
-    for start in range(0, len(labels), size):
+            threshold: float = 0.5, step: int | None = None) -> list[Window]:
+    """Metrics over windows of ``size`` scored events, one starting every ``step`` (default:
+    ``size``, consecutive windows that do not overlap). A last, shorter window is kept
+    when it holds at least half as many events."""
+    out: list[Window] = []
+    for start in range(0, len(labels), step or size):
         stop = min(start + size, len(labels))
         if stop - start < max(1, size // 2) and out:
+            break
+        if stop - start < size and step and out:
             break
         out.append(Window(positions[start], positions[stop - 1],
                           summarize(labels[start:stop], scores[start:stop], threshold)))

@@ -49,3 +49,10 @@ def test_windows_and_recovery() -> None:
     assert [(w.start, w.end) for w in ws][2] == (40, 59)
     assert metrics.recovery(ws, 30, 1.0) == 30  # the window 40..59 is the first wholly after 30 at F1 1
     assert metrics.recovery(ws[:2], 0, 1.0) is None
+
+
+def test_sliding_windows() -> None:
+    labels = [1, 0] * 10
+    ws = metrics.windows(list(range(100, 120)), labels, [float(y) for y in labels], 10, step=5)
+    assert [(w.start, w.end) for w in ws] == [(100, 109), (105, 114), (110, 119)]
+    assert all(w.summary.events == 10 and w.summary.f1 == 1.0 for w in ws)
