@@ -114,8 +114,11 @@ def run_stream(
     result = RunResult()
     wanted = {t.lower() for t in tags} if tags else None
     try:
-        data = Path(root_config.inputs[0].uri.partition("://")[2] or "eve.json") if root_config.inputs else work
-        config = evaluation_config(root_config, work, data, record_features)
+        if not root_config.inputs:
+            raise ConfigError(f"{root_config.root.config_file}: no input: mle evaluate runs the events through "
+                              "the first input's script")
+        # the input's file is never read: the runner hands each line to the worker itself
+        config = evaluation_config(root_config, work, work / "stream.json", record_features)
         input_tag = config.inputs[0].tag
         output = config.outputs[0].index
         with Pipeline(config, replay=True) as pipeline:
