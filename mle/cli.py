@@ -337,5 +337,85 @@ def export_model_command(model: Path, out: Path, feature_names: str | None) -> N
     stderr.print(f"[green]ok[/green]: {doc['kind']}, {doc['n_features']} features, classes {doc['classes']} -> {out}")
 
 
+@main.command("evaluate")
+@click.argument("config", type=click.Path(exists=True))
+@click.argument("data", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False))
+@click.option("--labels", "labels_spec", required=True, metavar="FIELD|FILE",
+              help="The label of each event: a field of the record (removed before any script sees it; dotted "
+                   "paths allowed), or a CSV file with a 'label' column and a 'line' or 'flow_id' column.")
+@click.option("--analyzer", "tags", multiple=True, metavar="TAG",
+              help="Evaluate this analyzer's score (repeatable; default: every analyzer that scores).")
+@click.option("--burn-in", type=click.IntRange(min=0), default=1000, show_default=True, metavar="N",
+              help="Events learnt from but not counted; the frozen baseline stops learning here.")
+@click.option("--threshold", type=click.FloatRange(0, 1), default=0.5, show_default=True,
+              help="Score from which an event counts as flagged (precision, recall, F1).")
+@click.option("--window", type=click.IntRange(min=1), default=1000, show_default=True, metavar="N",
+              help="Scored events per window of the metrics over time.")
+@click.option("--train-fraction", type=click.FloatRange(0, 1, min_open=True, max_open=True), default=0.5,
+              show_default=True, help="The batch baseline trains on this first part of the stream; the models "
+                                      "are compared on the rest.")
+@click.option("--frozen/--no-frozen", default=True, show_default=True,
+              help="Also run the frozen baseline (feedback only during burn-in): a second pass.")
+@click.option("--freeze-at", type=click.IntRange(min=0), metavar="N",
+              help="The frozen baseline learns from the events before N (default: the burn-in).")
+@click.option("--batch/--no-batch", default=True, show_default=True,
+              help="Also train the batch baseline on the analyzer's mle.features (needs scikit-learn).")
+@click.option("--json", "json_out", type=click.Path(dir_okay=False), help="Write every figure to this JSON file.")
+@click.option("--plots", "plots_dir", type=click.Path(file_okay=False),
+              help="Write PNG plots into this folder (needs matplotlib: pip install 'mle[plots]').")
+@click.option("--mark", "marks", multiple=True, metavar="N:TEXT",
+              help="A vertical line on the over-time plots at event N (e.g. 20000:new DGA family).")
+@click.option("-v", "--verbose", count=True, help="More logging (-vv for debug).")
+@_fail_cleanly
+def evaluate_command(config: str, data: tuple[str, ...], labels_spec: str, tags: tuple[str, ...], burn_in: int,
+                     threshold: float, window: int, train_fraction: float, frozen: bool, freeze_at: int | None,
+                     batch: bool, json_out: str | None, plots_dir: str | None, marks: tuple[str, ...],
+                     verbose: int) -> None:
+    """Progressive validation of the analyzers of CONFIG (a config.lua or a root folder) on labeled DATA.
+
+    Each event runs through the engine without its label; its scores are recorded; then
+    its label goes to the analyzers' feedback(fb) as a verdict, so online models learn
+    from it. Prints precision, recall, F1, ROC AUC and log loss after burn-in, next to a
+    frozen copy of the model and a batch scikit-learn model on the analyzer's features."""
+    from mle.evaluate import report as evaluation
+    from mle.evaluate.labels import LabelSource
+    from mle.evaluate.runner import load_root_config
+
+    _configure_logging(verbose, logging.WARNING, quiet_scripts=verbose == 0)
+    parsed_marks = {}
+    for mark in marks:
+        position, _, text = mark.partition(":")
+        if not position.strip().isdigit():
+            raise click.BadParameter(f"{mark!r}: expected N:TEXT", param_hint="--mark")
+        parsed_marks[text or f"event {position}"] = int(position)
+    if plots_dir:
+        from mle.evaluate.plots import check_available
+        check_available()
+    settings = evaluation.Settings(burn_in=burn_in, threshold=threshold, window=window,
+                                   train_fraction=train_fraction, tags=list(tags) or None, frozen=frozen,
+                                   batch=batch, freeze_at=freeze_at)
+    root_config = load_root_config(config)
+    labels = LabelSource(labels_spec)
+    with Progress(TextColumn("{task.description}"), TextColumn("{task.completed:,} events"), console=stderr,
+                  transient=True, disable=not stderr.is_terminal) as bar:
+        tasks: dict[str, Any] = {}
+
+        def progress(run: str, position: int) -> None:
+            if position % 500 == 0:
+                if run not in tasks:
+                    tasks[run] = bar.add_task(run, total=None)
+                bar.update(tasks[run], completed=position)
+
+        result = evaluation.evaluate(root_config, list(data), labels, settings, progress)
+    evaluation.render(result, Console(highlight=False, width=None if sys.stdout.isatty() else 120))
+    if json_out:
+        evaluation.write_json(result, json_out)
+        stderr.print(f"figures: {json_out}")
+    if plots_dir:
+        from mle.evaluate.plots import write_plots
+        for path in write_plots(result, plots_dir, parsed_marks):
+            stderr.print(f"plot: {path}")
+
+
 main.add_command(test_command)
 main.add_command(new_group)

@@ -68,6 +68,9 @@ class EngineSettings:
     drain_timeout: float = 120.0  # seconds a stop may take before the engine stops without finishing
     http: str = "127.0.0.1:7070"  # where `mle run` serves the HTTP API (HOST:PORT, or "off")
     http_token: str | None = None  # the token POST requests need (default: MLE_HTTP_TOKEN, else generated)
+    # mle.features(msg, {...}) records an analyzer's features under mle.features.<tag> (mle evaluate
+    # turns it on for its batch baseline); off, the call does nothing and mle.evaluating is false
+    record_features: bool = False
 
 
 @dataclass(frozen=True)
@@ -576,6 +579,7 @@ _ENGINE_CHECKS: dict[str, Callable[[str, str, Any], Any]] = {
     "drain_timeout": lambda w, k, v: float(_number(w, k, v)),
     "http": lambda w, k, v: _listen(w, k, v),
     "http_token": lambda w, k, v: _string(w, {k: v}, k, required=True),
+    "record_features": lambda w, k, v: _boolean(w, k, v),
 }
 
 

@@ -117,6 +117,7 @@ class Worker:
             budgeted=config.engine.max_instructions > 0,
             cjson_floats=config.root.layout == "dragonfly",
             home_net=config.engine.home_net,
+            record_features=config.engine.record_features,
             quarantine_retry=config.engine.quarantine_retry,
             sources=config.script_sources,
         )

@@ -311,6 +311,17 @@ class EventTracker:
             annotation["priority"] = score
         return score
 
+    def features(self, event: Any, analyzer: str, values: Any) -> None:
+        """``mle.features`` (only when ``record_features`` is on): record the features an
+        analyzer computed for this event under ``mle.features.<analyzer>``, for
+        ``mle evaluate``'s batch baseline."""
+        if type(event) is not dict:
+            raise TypeError("mle.features: the first argument must be an event")
+        converted = self.to_python(values)
+        if type(converted) is not dict:
+            raise TypeError("mle.features: the features must be a table {name = value}")
+        self._member(self._annotation(event), "features", dict)[analyzer] = converted
+
     def annotate_error(self, event: Any, analyzer: str, hook: str, text: str) -> None:
         """Record that ``analyzer`` failed on this event (``mle.errors``)."""
         if type(event) is dict:

@@ -87,6 +87,7 @@ class LuaEngine:
         budgeted: bool = True,
         cjson_floats: bool = False,
         home_net: tuple[str, ...] = (),
+        record_features: bool = False,
         quarantine_retry: float = 10.0,
         sources: Mapping[Path, str] | None = None,
     ) -> None:
@@ -112,6 +113,7 @@ class LuaEngine:
         self.worker_id = worker_id
         self.budgeted = budgeted
         self.home_net = home_net
+        self.record_features = record_features
         self.sources: Mapping[Path, str] = sources or {}  # script texts to use instead of the files
         self.loaded_sources: dict[Path, str] = {}  # what each script file held when it loaded
         self.quarantine_retry = quarantine_retry
@@ -148,6 +150,7 @@ class LuaEngine:
                 "max_memory_kb": self.max_memory_mb * 1024,
                 "budgeted": self.budgeted,
                 "home_net": self._table_from(list(self.home_net)),
+                "features": self.tracker.features if self.record_features else False,
                 "iterex": python.iterex,
                 "items": lua_items,
                 "len": lua_len,

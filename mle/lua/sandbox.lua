@@ -503,11 +503,32 @@ end
 local HOME_NET = {}
 for i = 1, #(H.home_net or {}) do HOME_NET[i] = H.home_net[i] end
 
+-- mle.features(msg, {name = value, ...}): what an analyzer computed for an event, kept under
+-- mle.features.<tag> only when the engine records features (mle = { record_features = true },
+-- which mle evaluate sets); otherwise a call that does nothing. Guard the building of the
+-- table with `if mle.evaluating then` and the hot path pays nothing.
+local h_features = H.features or nil
+local function no_features() end
+
 local function make_mle(S)
   local tag = S.tag
   local home_net = {}
   for i = 1, #HOME_NET do home_net[i] = HOME_NET[i] end
-  local lib = { tag = tag, worker = H.worker_id, route = K.route, settings = make_settings(S), home_net = home_net }
+  local lib = { tag = tag, worker = H.worker_id, route = K.route, settings = make_settings(S), home_net = home_net,
+                evaluating = h_features ~= nil, features = no_features }
+  if h_features ~= nil then
+    function lib.features(msg, values)
+      if rawtype(values) ~= "table" then error("mle.features: the features must be a table {name = value}", 2) end
+      if rawtype(msg) == "table" then
+        local a = annotation(msg)
+        local all = a.features
+        if all == nil then all = {}; a.features = all end
+        all[tag] = values
+        return
+      end
+      return h_features(msg, tag, values)
+    end
+  end
   function lib.score(msg, score)
     if rawtype(msg) == "table" then return annotate_table(msg, tag, score) end
     return h_annotate(msg, tag, score)
