@@ -41,12 +41,11 @@ def replay(events: Iterable[dict[str, Any]], analyzers: list[str],
     with tempfile.TemporaryDirectory(prefix="mle-eval-") as tmp:
         root = Path(tmp)
         (root / "inputs").mkdir()
-        (root / "analyzers" / "data").mkdir(parents=True)
+        (root / "analyzers").mkdir()
+        shutil.copytree(ROOT / "analyzers" / "data", root / "analyzers" / "data")
         shutil.copy(ROOT / "inputs" / "suricata-filter.lua", root / "inputs")
         for tag in analyzers:
             shutil.copy(ROOT / "analyzers" / f"{tag}.lua", root / "analyzers")
-        for src in (ROOT / "analyzers" / "data").glob("*"):
-            shutil.copy(src, root / "analyzers" / "data")
         for rel, src in (files or {}).items():
             (root / rel).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy(src, root / rel)

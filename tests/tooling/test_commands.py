@@ -21,6 +21,7 @@ def shipped_root(tmp_path: Path) -> Path:
     (root / "analyzers").mkdir()
     for script in (REPO / "analyzers").glob("*.lua"):
         shutil.copy(script, root / "analyzers")
+    shutil.copytree(REPO / "analyzers" / "data", root / "analyzers" / "data")  # models, indicator lists
     (root / "data").symlink_to(REPO / "data")
     return root
 
