@@ -57,7 +57,6 @@ local NO_TLD = "(names without a top-level domain)"
 local DATA_TYPES = { TXT = true, NULL = true, ANY = true, ["*"] = true }
 -- types tunnels use (dnscat2: TXT, MX, CNAME; iodine: NULL, also A, MX, SRV, TXT)
 local CARRIER = { TXT = true, NULL = true, ANY = true, ["*"] = true, MX = true, CNAME = true, SRV = true }
-local LOG2 = log(2)
 local IGNORE = {}
 local domains, sources
 local unique_low_log, unique_span
@@ -70,31 +69,8 @@ function setup()
   unique_span = log(s.unique_high) - unique_low_log
 end
 
-local counts, touched = {}, {}
-
 -- Shannon entropy (bits) of the bytes of text
-local function entropy(text)
-  local n, distinct = #text, 0
-  for i = 1, n do
-    local b = byte(text, i)
-    local c = counts[b]
-    if c == nil then
-      distinct = distinct + 1
-      touched[distinct] = b
-      counts[b] = 1
-    else
-      counts[b] = c + 1
-    end
-  end
-  local h = 0
-  for j = 1, distinct do
-    local b = touched[j]
-    local p = counts[b] / n
-    h = h - p * log(p)
-    counts[b] = nil
-  end
-  return h / LOG2
-end
+local entropy = require("mle.stats").Entropy.of_string
 
 local function clamp(x)
   if x < 0 then return 0 end

@@ -42,44 +42,7 @@ local score, finding = mle.score, mle.finding
 local WINDOW, THRESH, ITHRESH = s.window, s.threshold, s.icmp_threshold
 local AW, MAXT, MAXM = s.answered_weight, s.max_targets, s.max_members
 
--- event time --------------------------------------------------------------------------
-local function days_from_civil(y, m, d)
-  if m <= 2 then y = y - 1 end
-  local era = floor(y / 400)
-  local yoe = y - era * 400
-  local mp = (m + 9) % 12
-  local doy = floor((153 * mp + 2) / 5) + d - 1
-  local doe = yoe * 365 + floor(yoe / 4) - floor(yoe / 100) + doy
-  return era * 146097 + doe - 719468
-end
-
-local minute_base, n_minutes, zones = {}, 0, {}
--- "2021-06-06T15:59:46.457984+0200" -> epoch seconds (memoised per minute and zone)
-local function epoch(ts)
-  if type(ts) ~= "string" then return nil end
-  if #ts ~= 31 then return dragonfly.date2epoch(ts) end
-  local key = sub(ts, 1, 16)
-  local base = minute_base[key]
-  if base == nil then
-    local y, mo, d = tonumber(sub(ts, 1, 4)), tonumber(sub(ts, 6, 7)), tonumber(sub(ts, 9, 10))
-    local h, mi = tonumber(sub(ts, 12, 13)), tonumber(sub(ts, 15, 16))
-    if not (y and mo and d and h and mi) then return dragonfly.date2epoch(ts) end
-    base = days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60
-    if n_minutes >= 4096 then minute_base, n_minutes = {}, 0 end
-    minute_base[key], n_minutes = base, n_minutes + 1
-  end
-  local zone = sub(ts, 27, 31)
-  local off = zones[zone]
-  if off == nil then
-    local sign, hh, mm = sub(zone, 1, 1), tonumber(sub(zone, 2, 3)), tonumber(sub(zone, 4, 5))
-    if not (hh and mm) or (sign ~= "+" and sign ~= "-") then return dragonfly.date2epoch(ts) end
-    off = (hh * 3600 + mm * 60) * (sign == "-" and -1 or 1)
-    zones[zone] = off
-  end
-  local sec = tonumber(sub(ts, 18, 26))
-  if sec == nil then return dragonfly.date2epoch(ts) end
-  return base + sec - off
-end
+local epoch = require("mle.eve").epoch -- event time, with the fraction
 
 -- addresses that are no scan target: broadcast and multicast ----------------------------
 -- broadcast (255.255.255.255), IPv4 multicast (224-239.x) and IPv6 multicast (ff00::/8);

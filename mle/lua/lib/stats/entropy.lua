@@ -59,14 +59,30 @@ function Entropy.of_counts(counts, base)
 end
 
 --- The entropy of the bytes of `s`, in bits unless `base` is given.
+-- (no table per call: the byte counts live in scratch tables emptied on the way out,
+-- so analyzers can call it on every DNS name)
+local byte_counts, seen_bytes = {}, {}
 function Entropy.of_string(s, base)
   if type(s) ~= "string" then error("stats.Entropy.of_string: expected a string, got " .. type(s), 2) end
-  local counts = {}
+  local distinct = 0
   for i = 1, #s do
     local b = byte(s, i)
-    counts[b] = (counts[b] or 0) + 1
+    local c = byte_counts[b]
+    if c == nil then
+      distinct = distinct + 1
+      seen_bytes[distinct] = b
+      byte_counts[b] = 1
+    else
+      byte_counts[b] = c + 1
+    end
   end
-  return Entropy.of_counts(counts, base)
+  local sum = 0
+  for j = 1, distinct do
+    local b = seen_bytes[j]
+    sum = sum + c_log_c(byte_counts[b])
+    byte_counts[b] = nil
+  end
+  return entropy(#s, sum, base or 2)
 end
 
 return Entropy
