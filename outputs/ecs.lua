@@ -209,7 +209,7 @@ local function map_fileinfo(doc, f)
   doc.file = file
 end
 
-local function to_ecs(e)
+function format(e)
   -- one pass over the record: its top-level values (read from Python once) and the
   -- suricata.eve part (everything that does not become an ECS field)
   local r, eve = {}, {}
@@ -277,13 +277,4 @@ local function to_ecs(e)
     if type(priority) == "number" then ev.risk_score = priority * 100.0 end
   end
   return doc
-end
-
--- A record the mapping cannot handle is indexed as MLE wrote it (with a log line, at
--- most a few a minute), not lost to the dead-letter file.
-function format(e)
-  local ok, doc = pcall(to_ecs, e)
-  if ok then return doc end
-  print("ecs.lua: indexing the record unmapped: " .. tostring(doc))
-  return e
 end

@@ -163,10 +163,10 @@ def _collect_every(worker: Any, n: int) -> None:
     step = worker.engine.collect_garbage
     calls = [0]
 
-    def collect(events: int = 0) -> None:
+    def collect() -> None:
         calls[0] += 1
         if calls[0] % n == 0:
-            step(events * n)
+            step()
 
     worker.engine.collect_garbage = collect
 

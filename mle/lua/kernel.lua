@@ -1349,13 +1349,14 @@ function K.reset()
   collect("collect")
 end
 
--- One incremental GC step after a batch, sized by the batch: `kb` kilobytes of debt
--- (about the Python memory the batch's event proxies held, which Lua's allocator never
--- sees). A basic step("step", 0) costs time in proportion to the whole live heap on
--- Lua 5.4 (a 1.6 MB heap: ~270 us per batch): analyzers keeping per-host tables paid
--- it on every batch.
-function K.collect(kb)
-  collect("step", kb or 0)
+-- One basic incremental GC step after a batch. Its cost grows with the live heap
+-- (analyzers with 10,000 per-host tables: ~270 us per batch on Lua 5.4), but a step
+-- sized by the batch (more collection while scripts run) let lupa 2.8 hand a script
+-- the wrong Python object for an event field now and then (a dict_items where the
+-- event's "flow" dict was: lupa's userdata reuse races the collector, scoder/lupa#294),
+-- seen in 4 of 8 replays of the sample through ecs.lua; the basic step: 0 of 8.
+function K.collect()
+  collect("step", 0)
 end
 
 function K.memory_kb()

@@ -294,11 +294,9 @@ class LuaEngine:
         values = self._table_from([value for _, value in fired])
         self.kernel.run_timers(ids, values, len(fired))
 
-    def collect_garbage(self, events: int = 0) -> None:
-        """One incremental GC step after a batch of ``events`` events: about 1 KB of
-        collector work per event (the Python memory an event's proxies hold); 0, a
-        basic step (whose cost grows with the live Lua heap)."""
-        self.kernel.collect(events)
+    def collect_garbage(self) -> None:
+        """One incremental GC step (after each batch)."""
+        self.kernel.collect()
 
     def memory_kb(self) -> float:
         return float(self.kernel.memory_kb())
