@@ -3,7 +3,7 @@
 Every test domain becomes a Suricata 7 DNS query record (one source address per
 domain, so the per-host NXDOMAIN ratio plays no part: this measures the name model);
 the records are replayed through ``analyzers/dga.lua`` alone with ``mle replay``
-(evaluation/engine.py) and the scores read back from ``mle.scores.dga``.
+(evaluation/replaylib.py) and the scores read back from ``mle.scores.dga``.
 
 1. Held out: the shipped model (analyzers/data/dga-model.json) on the labels
    evaluation/train_dga.py held out (pjabes: 1 in 5; andrewaeva: 1 in 2 of every
@@ -30,7 +30,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import train_dga
-from engine import ROOT, confusion, replay, roc_auc
+from replaylib import REPO, confusion, replay_records, roc_auc
 
 TAG = "dga"
 THRESHOLD = 0.9  # the analyzer's default finding threshold
@@ -56,7 +56,7 @@ def scores(names: list[str], model: Path | None = None) -> list[float]:
     if model is not None:
         files = {"analyzers/data/eval-model.json": model}
         settings = {TAG: {"model": "analyzers/data/eval-model.json"}}
-    out = replay(query_records(names), [TAG], settings=settings, files=files)
+    out = replay_records(query_records(names), [TAG], settings=settings, extra_files=files)
     by_flow = {e["flow_id"]: e["mle"]["scores"][TAG] for e in out}
     return [by_flow[1_000_000 + i] for i in range(len(names))]
 
@@ -86,7 +86,7 @@ def main() -> None:
     labels = legit + pj_bad + fam_test
     score = scores([ds.names[lab] for lab in labels])
     truth = [False] * len(legit) + [True] * (len(pj_bad) + len(fam_test))
-    print(f"model {ROOT / 'analyzers/data/dga-model.json'}; finding threshold {THRESHOLD}")
+    print(f"model {REPO / 'analyzers/data/dga-model.json'}; finding threshold {THRESHOLD}")
     print(f"held out: {len(legit)} legitimate, {len(pj_bad)} pjabes DGA, {len(fam_test)} andrewaeva DGA names")
     print(line("all held out", truth, score))
     n0 = len(legit)

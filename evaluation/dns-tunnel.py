@@ -30,7 +30,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from engine import confusion, replay, roc_auc
+from replaylib import confusion, replay_records, roc_auc
 
 TAG = "dns-tunnel"
 TUNNEL_CAPTURES = frozenset({"dns-tunnel-iodine.pcap", "bad-dns-traffic.pcap", "dns_exfiltration.pcap", "dns-exf.pcap"})
@@ -76,7 +76,7 @@ def ndpi_suspicious(path: Path) -> set[tuple]:
 def evaluate(events: list[dict], threshold: float | None = None) -> list[dict]:
     """Replay and return the annotated events (settings: the analyzer's defaults, or a threshold)."""
     settings = {TAG: {"threshold": threshold}} if threshold is not None else None
-    return replay(events, [TAG], settings=settings)
+    return replay_records(events, [TAG], settings=settings)
 
 
 def report(out: list[dict], suspicious: set[tuple] | None) -> None:

@@ -31,16 +31,15 @@ import gzip
 import json
 import os
 import random
-import shutil
-import subprocess
-import sys
 import tempfile
 from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
+import replaylib
+
+REPO = replaylib.REPO
 TAG = "flow-outlier"
 THRESHOLDS = (0.2, 0.35, 0.5, 0.65, 0.8)
 
@@ -60,33 +59,8 @@ def replay(eve: Path, workers: int = 0, settings: dict[str, float] | None = None
            analyzers: Iterable[str] = (TAG,)) -> list[dict]:
     """Run ``mle replay`` of ``eve`` through a root with the shipped input script and
     the named analyzers of this repository; return the annotated events."""
-    with tempfile.TemporaryDirectory(prefix="mle-eval-") as tmp:
-        root = Path(tmp) / "root"
-        (root / "inputs").mkdir(parents=True)
-        (root / "analyzers").mkdir()
-        shutil.copy(REPO / "inputs" / "suricata-filter.lua", root / "inputs")
-        for name in analyzers:
-            shutil.copy(REPO / "analyzers" / f"{name}.lua", root / "analyzers")
-        out = Path(tmp) / "out.json"
-        entries = ""
-        if settings:
-            body = ", ".join(f"{k} = {v}" for k, v in settings.items())
-            entries = f'analyzers = {{ {{ tag = "{TAG}", script = "{TAG}.lua", settings = {{ {body} }} }} }}\n'
-        (root / "config.lua").write_text(
-            f'inputs = {{ {{ tag = "eve", uri = "file://{eve}", script = "suricata-filter.lua" }} }}\n'
-            f"{entries}"
-            f'outputs = {{ {{ tag = "out", uri = "file://{out}" }} }}\n'
-            f'mle = {{ shard_key = "src_ip", run_dir = "{tmp}/run" }}\n'
-        )
-        result = subprocess.run(
-            [sys.executable, "-m", "mle", "replay", "-r", str(root), "--workers", str(workers), "--no-progress",
-             "--log-dir", f"{tmp}/log"],
-            capture_output=True, text=True, env={**os.environ, "COLUMNS": "200"},
-        )
-        if result.returncode != 0:
-            raise SystemExit(f"mle replay failed ({result.returncode}):\n{result.stderr}")
-        with out.open("rb") as f:
-            return [json.loads(line) for line in f if line.strip()]
+    return replaylib.replay(eve, [f"{name}.lua" for name in analyzers], settings={TAG: settings} if settings else None,
+                            workers=workers).events
 
 
 def annotation(event: dict) -> tuple[float, bool, str]:
@@ -191,30 +165,12 @@ def inject(source: Path, target: Path, count: int, seed: int) -> set[int]:
 
 def roc_auc(flows: list[Flow]) -> float:
     """Mann-Whitney ROC AUC of the score (ties count half); nan with one class."""
-    pos = sum(f.positive for f in flows)
-    neg = len(flows) - pos
-    if pos == 0 or neg == 0:
-        return float("nan")
-    ranked = sorted(flows, key=lambda f: f.score)
-    rank_sum, i = 0.0, 0
-    while i < len(ranked):
-        j = i
-        while j < len(ranked) and ranked[j].score == ranked[i].score:
-            j += 1
-        mean_rank = (i + 1 + j) / 2
-        rank_sum += mean_rank * sum(f.positive for f in ranked[i:j])
-        i = j
-    return (rank_sum - pos * (pos + 1) / 2) / (pos * neg)
+    return replaylib.roc_auc([f.positive for f in flows], [f.score for f in flows])
 
 
 def confusion(flows: list[Flow], predicted: list[bool]) -> dict[str, float]:
     """tp, fp, fn, tn, precision and recall of a prediction per flow."""
-    tp = sum(p and f.positive for f, p in zip(flows, predicted, strict=True))
-    fp = sum(p and not f.positive for f, p in zip(flows, predicted, strict=True))
-    fn = sum(not p and f.positive for f, p in zip(flows, predicted, strict=True))
-    tn = len(flows) - tp - fp - fn
-    return {"tp": tp, "fp": fp, "fn": fn, "tn": tn,
-            "precision": tp / (tp + fp) if tp + fp else 0.0, "recall": tp / (tp + fn) if tp + fn else 0.0}
+    return replaylib.confusion([f.positive for f in flows], predicted)
 
 
 def report(name: str, flows: list[Flow]) -> dict:

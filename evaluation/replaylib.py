@@ -1,6 +1,7 @@
 """Shared pieces of the evaluation scripts: run analyzers through the real engine
-(``mle replay`` in a subprocess, one process, private Redis) over an EVE file and
-read back the annotated events; precision and recall from confusion counts."""
+(``mle replay`` in a subprocess, private Redis, ``shard_key = "src_ip"`` as the shipped
+config) over an EVE file or a list of records and read back the annotated events;
+precision and recall from confusion counts; the ROC AUC of a score."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -43,11 +44,12 @@ class Replay:
 
 def replay(eve: Path, analyzers: list[str], settings: dict[str, dict] | None = None,
            data_dirs: list[str] | None = None, mle: dict | None = None,
-           extra_files: dict[str, Path] | None = None) -> Replay:
+           extra_files: dict[str, Path] | None = None, workers: int = 0) -> Replay:
     """Replay ``eve`` through the shipped input script and the analyzers named (file
     names under analyzers/, e.g. ``"tls.lua"``) in a scratch root; ``settings`` per tag
     go into config.lua entries, ``data_dirs`` (folders under analyzers/) are copied, and
-    ``extra_files`` (path in the root -> file) too."""
+    ``extra_files`` (path in the root -> file) too. ``workers`` 0: one process, so
+    per-worker state is reproducible."""
     with tempfile.TemporaryDirectory(prefix="mle-eval-") as tmp:
         root = Path(tmp)
         (root / "inputs").mkdir()
@@ -73,7 +75,7 @@ def replay(eve: Path, analyzers: list[str], settings: dict[str, dict] | None = N
             + f'outputs = {{ {{ tag = "out", uri = {json.dumps("file://" + str(out) + "<")} }} }}\n'
             + f"mle = {lua_value(engine)}\n")
         start = time.perf_counter()
-        proc = subprocess.run([sys.executable, "-m", "mle", "replay", "-r", str(root), "--workers", "0",
+        proc = subprocess.run([sys.executable, "-m", "mle", "replay", "-r", str(root), "--workers", str(workers),
                                "--no-progress", "--quiet-scripts", "--top", "0"],
                               capture_output=True, text=True)
         seconds = time.perf_counter() - start
@@ -81,6 +83,18 @@ def replay(eve: Path, analyzers: list[str], settings: dict[str, dict] | None = N
             raise RuntimeError(f"mle replay failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr}")
         events = [json.loads(line) for line in out.read_text().splitlines() if line.strip()]
         return Replay(events, seconds)
+
+
+def replay_records(records: Iterable[dict], analyzers: list[str], **options: object) -> list[dict]:
+    """:func:`replay` of records (written to a scratch EVE file), with every data folder
+    the analyzers may read (analyzers/data); ``analyzers`` are tags."""
+    with tempfile.TemporaryDirectory(prefix="mle-eval-records-") as tmp:
+        eve = Path(tmp) / "input.json"
+        with eve.open("w") as f:
+            for record in records:
+                f.write(json.dumps(record, separators=(",", ":")) + "\n")
+        return replay(eve, [f"{tag}.lua" for tag in analyzers], data_dirs=["data"],  # type: ignore[arg-type]
+                      **options).events
 
 
 def read_eve(path: Path) -> Iterator[dict]:
@@ -140,3 +154,33 @@ class Confusion:
         """One line of the results table."""
         return (f"{name:<34} precision {self.precision:6.3f}  recall {self.recall:6.3f}   "
                 f"tp {self.tp:5d}  fp {self.fp:5d}  fn {self.fn:5d}  tn {self.tn:6d}")
+
+    def as_dict(self) -> dict[str, float]:
+        """The counts, precision and recall."""
+        return {"tp": self.tp, "fp": self.fp, "fn": self.fn, "tn": self.tn,
+                "precision": self.precision, "recall": self.recall}
+
+
+def confusion(truth: Iterable[bool], predicted: Iterable[bool]) -> dict[str, float]:
+    """Confusion counts, precision and recall of a prediction against the truth."""
+    counts = Confusion()
+    for actual, guess in zip(truth, predicted, strict=True):
+        counts.add(bool(guess), bool(actual))
+    return counts.as_dict()
+
+
+def roc_auc(truth: list[bool], scores: list[float]) -> float:
+    """Exact ROC AUC (Mann-Whitney, ties count half); nan with one class."""
+    pairs = sorted(zip(scores, truth, strict=True), key=lambda pair: pair[0])
+    pos = sum(truth)
+    neg = len(truth) - pos
+    if not pos or not neg:
+        return float("nan")
+    rank_sum, i = 0.0, 0
+    while i < len(pairs):
+        j = i
+        while j < len(pairs) and pairs[j][0] == pairs[i][0]:
+            j += 1
+        rank_sum += (i + 1 + j) / 2 * sum(1 for k in range(i, j) if pairs[k][1])
+        i = j
+    return (rank_sum - pos * (pos + 1) / 2) / (pos * neg)

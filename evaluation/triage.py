@@ -19,42 +19,19 @@ alerts among Windows domain traffic: the malware events should rank at the top.
 from __future__ import annotations
 
 import argparse
-import json
-import os
-import shutil
 import statistics
-import subprocess
-import sys
-import tempfile
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
+import replaylib
+
+REPO = replaylib.REPO
 
 
 def replay(eve: Path, workers: int = 0, triage: bool = True) -> list[dict]:
     """The annotated events of ``mle replay`` through a copy of this repository's pipeline
     (without analyzers/triage.lua when ``triage`` is false)."""
-    with tempfile.TemporaryDirectory(prefix="mle-triage-") as tmp:
-        root = Path(tmp) / "root"
-        shutil.copytree(REPO / "inputs", root / "inputs")
-        shutil.copytree(REPO / "analyzers", root / "analyzers", ignore=shutil.ignore_patterns("tests"))
-        if not triage:
-            (root / "analyzers" / "triage.lua").unlink()
-        out = Path(tmp) / "out.json"
-        (root / "config.lua").write_text(
-            f'inputs = {{ {{ tag = "eve", uri = "file://{eve.resolve()}", script = "suricata-filter.lua" }} }}\n'
-            f'outputs = {{ {{ tag = "out", uri = "file://{out}" }} }}\n'
-            f'mle = {{ shard_key = "src_ip", run_dir = "{tmp}/run" }}\n'
-        )
-        result = subprocess.run(
-            [sys.executable, "-m", "mle", "replay", "-r", str(root), "--workers", str(workers), "--no-progress",
-             "--log-dir", f"{tmp}/log"],
-            capture_output=True, text=True, env={**os.environ, "COLUMNS": "200"},
-        )
-        if result.returncode != 0:
-            raise SystemExit(f"mle replay failed ({result.returncode}):\n{result.stderr}")
-        with out.open("rb") as f:
-            return [json.loads(line) for line in f if line.strip()]
+    scripts = sorted(p.name for p in (REPO / "analyzers").glob("*.lua") if triage or p.name != "triage.lua")
+    return replaylib.replay(eve.resolve(), scripts, data_dirs=["data"], workers=workers).events
 
 
 def priority(event: dict) -> float:

@@ -13,7 +13,7 @@ from types import ModuleType
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / "evaluation"))
 
-import engine  # noqa: E402
+import replaylib  # noqa: E402
 
 
 def load(name: str) -> ModuleType:
@@ -31,7 +31,8 @@ def records(case: str) -> list[dict]:
 def test_dns_tunnel_evaluation_counts_findings_by_capture(capsys):
     dt = load("dns-tunnel")
     events = records("dns-tunnel/dnscat2-suricata7") + records("dns-tunnel/normal-dns")
-    out = engine.replay(events, ["dns-tunnel"], settings={"dns-tunnel": {"unique_low": 3, "unique_high": 20}})
+    settings = {"dns-tunnel": {"unique_low": 3, "unique_high": 20}}
+    out = replaylib.replay_records(events, ["dns-tunnel"], settings=settings)
     assert len(out) == len(events)
     dt.report(out, None)
     text = capsys.readouterr().out
@@ -46,6 +47,6 @@ def test_dga_evaluation_scores_names_through_the_engine():
     good = ["www.wikipedia.org", "mail.example.co.uk", "api-global.netflix.com"]
     scores = dga.scores(bad + good)
     assert all(s > 0.9 for s in scores[:3]) and all(s < 0.5 for s in scores[3:])
-    assert engine.roc_auc([True] * 3 + [False] * 3, scores) == 1.0
-    c = engine.confusion([True] * 3 + [False] * 3, [s >= dga.THRESHOLD for s in scores])
+    assert replaylib.roc_auc([True] * 3 + [False] * 3, scores) == 1.0
+    c = replaylib.confusion([True] * 3 + [False] * 3, [s >= dga.THRESHOLD for s in scores])
     assert (c["tp"], c["fp"], c["precision"], c["recall"]) == (3, 0, 1.0, 1.0)

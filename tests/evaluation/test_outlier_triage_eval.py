@@ -13,6 +13,9 @@ import pytest
 REPO = Path(__file__).resolve().parents[2]
 
 
+sys.path.insert(0, str(REPO / "evaluation"))  # the scripts import their shared replaylib
+
+
 def load(name: str):
     spec = importlib.util.spec_from_file_location(name, REPO / "evaluation" / f"{name}.py")
     module = importlib.util.module_from_spec(spec)
