@@ -291,8 +291,7 @@ class EventTracker:
                 findings = [{"analyzer": analyzer, "score": score, "reason": reason}]
                 fresh[id(findings)] = findings
                 annotation["findings"] = findings
-                annotation["priority"] = score
-            if priority:
+            if reason is not None or priority:  # the first finding's score, or set_priority's
                 annotation["priority"] = score
             self.lua_setitem(event, "mle", annotation)
             return score
@@ -305,9 +304,8 @@ class EventTracker:
                 {"analyzer": analyzer, "score": score, "reason": reason}
             )
             highest = annotation.get("priority")
-            if type(highest) not in (int, float) or highest < score:
-                annotation["priority"] = score
-        if priority:
+            priority = priority or type(highest) not in (int, float) or highest < score
+        if priority:  # a higher finding, or set_priority's decision
             annotation["priority"] = score
         return score
 
