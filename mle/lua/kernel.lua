@@ -1354,7 +1354,8 @@ end
 -- sized by the batch (more collection while scripts run) let lupa 2.8 hand a script
 -- the wrong Python object for an event field now and then (a dict_items where the
 -- event's "flow" dict was: lupa's userdata reuse races the collector, scoder/lupa#294),
--- seen in 4 of 8 replays of the sample through ecs.lua; the basic step: 0 of 8.
+-- seen in 4 of 8 replays of the sample through ecs.lua, and in 2 of 10 with a full
+-- collection every 16 batches instead; the basic step: 0 of 18.
 function K.collect()
   collect("step", 0)
 end
