@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import subprocess
 import urllib.request
 from pathlib import Path
@@ -80,7 +81,7 @@ class SocketDriver(Driver):
             assert self.writer.send(line, split_at=split), "record dropped"
 
     def _send_by_process(self, lines: list[bytes]) -> None:
-        path = Path(f"/tmp/mle-records-{id(self)}.json")
+        path = Path(f"/tmp/mle-records-{os.getpid()}-{id(self)}.json")
         path.write_bytes(b"".join(line + b"\n" for line in lines))
         try:
             if self.kind == "tcp":

@@ -105,7 +105,7 @@ def auc(scores: list[float], labels: list[int]) -> float:
 def test_our_random_splits_detect_as_well_as_rivers(make_root, harness):
     events = stream(4000, seed=11)
     labels = [e["y"] for e in events]
-    seeds = range(5)
+    seeds = range(2)  # both models vary little from seed to seed (River: 0.932-0.939 over 5 seeds)
     river_auc = sum(auc(river_scores(anomaly.HalfSpaceTrees(seed=s), events), labels) for s in seeds) / len(seeds)
 
     ours = []
