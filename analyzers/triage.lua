@@ -2,8 +2,7 @@
 --
 -- Runs last (order 90) on every event type. The evidence on an event is
 --   * each finding of the analyzers before it (msg.mle.findings), weighted per analyzer
---     (`weights`; `default_weight` for the others): event-counter's "first dns event
---     seen" is a demo counter, not a threat, so it weighs 0.1;
+--     (`weights`; `default_weight` for the others);
 --   * a Suricata alert on the event: the larger of its severity's value (`severity`:
 --     1 -> 0.8, 2 -> 0.5, 3 -> 0.25) and its Emerging Threats class's (the word after
 --     "ET ": MALWARE, TROJAN, CNC, ... 0.95; JA3 0.6; SCAN 0.4; `classes`).
@@ -28,7 +27,7 @@ analyzer = { event_types = "*", order = 90 }
 local s = mle.settings{
   threshold = 0.5,          -- a triage finding from this priority
   default_weight = 0.8,     -- weight of an analyzer not in `weights`
-  weights = {},             -- per analyzer tag, merged over the built-in ones below
+  weights = {},             -- per analyzer tag, e.g. { ["my-counter"] = 0.1 }
   alert_weight = 1.0,       -- weight of a Suricata alert's own value
   severity = { 0.8, 0.5, 0.25 },   -- an alert's value by severity 1, 2, 3 (4: the last)
   classes = {},             -- per ET class (word after "ET "), merged over the built-in ones
@@ -38,8 +37,7 @@ local s = mle.settings{
   hosts = 20000,            -- hosts kept per worker (LRU)
 }
 
-local WEIGHTS = { ["event-counter"] = 0.1 }
-for k, v in pairs(s.weights) do WEIGHTS[k] = v end
+local WEIGHTS = s.weights
 local CLASSES = {
   MALWARE = 0.95, TROJAN = 0.95, CNC = 0.95, MOBILE_MALWARE = 0.95, WORM = 0.95, EXPLOIT_KIT = 0.95,
   PHISHING = 0.9, EXPLOIT = 0.85, ATTACK_RESPONSE = 0.9, CURRENT_EVENTS = 0.7, JA3 = 0.6,

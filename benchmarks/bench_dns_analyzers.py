@@ -3,7 +3,7 @@
 Replays DNS records with ``mle replay --workers 0`` (one process) through a scratch
 root holding the input script, a baseline analyzer that annotates every event first
 (``mle.score``: the cost of creating an event's annotations is then not charged to the
-analyzers measured; in the shipped pipeline event-counter pays it), and dga and
+analyzers measured; in the shipped pipeline the first analyzer to score an event pays it), and dga and
 dns-tunnel. Two figures per analyzer, the lowest of ``--repeat`` runs:
 
 - ``script``: the CPU time MLE measures inside the script (the replay summary's

@@ -5,8 +5,8 @@
 
 Scenarios (each a fresh `mle replay` process with its private Redis):
   pass-through   input script -> forwarding analyzer -> file output
-  count          input script -> the shipped event-counter analyzer (one HINCRBY per
-                 event, score + finding annotations) -> file output
+  count          input script -> a counting analyzer (one HINCRBY per event type, a
+                 score on every event, a finding on the first of each type) -> file output
   ecs            pass-through with the shipped outputs/ecs.lua formatting each event
                  (string.gsub/match on every record: the cost of bounded patterns)
 
@@ -34,6 +34,14 @@ REPO = HERE.parent
 
 FORWARD = "function loop(msg) if msg then dragonfly.analyze_event(default_analyzer, msg) end end\n"
 PASS = "function loop(msg) dragonfly.output_event(default_output, msg) end\n"
+COUNT = """
+function setup() redis = assert(hiredis.connect()) end
+function loop(msg)
+  local n = redis:command("HINCRBY", "bench:types", msg.event_type, 1)
+  if n == 1 then mle.finding(msg, 1.0, "first " .. msg.event_type) else mle.score(msg, 1 / n) end
+  dragonfly.output_event(default_output, msg)
+end
+"""
 
 
 def make_root(base: Path, scenario: str, eve: Path) -> Path:
@@ -51,8 +59,8 @@ def make_root(base: Path, scenario: str, eve: Path) -> Path:
             output_script = ', script = "ecs.lua"'
     else:
         shutil.copy(REPO / "inputs/suricata-filter.lua", root / "inputs")
-        shutil.copy(REPO / "analyzers/event-counter.lua", root / "analyzers")
-        filter_script, analyzer_tag, analyzer_script = "suricata-filter.lua", "event-counter", "event-counter.lua"
+        (root / "analyzers/count.lua").write_text(COUNT)
+        filter_script, analyzer_tag, analyzer_script = "suricata-filter.lua", "count", "count.lua"
     (root / "config.lua").write_text(
         f'inputs = {{ {{ tag = "eve", uri = "file://{eve}", script = "{filter_script}", '
         f'default_analyzer = "{analyzer_tag}" }} }}\n'

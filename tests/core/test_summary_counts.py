@@ -32,7 +32,7 @@ def test_the_shipped_sample_reconciles_and_a_second_replay_says_it_appended(tmp_
     rows = summary_rows(first.stderr)
     # the sample's record without an event_type: dropped by the input script (it logs it)
     assert rows["eve"] == {"kind": "input", "in": 2325, "out": 2324, "dropped": 1, "errors": 0, "redis": 0}
-    assert {k: rows["event-counter"][k] for k in ("in", "out", "dropped")} == {"in": 2324, "out": 2324, "dropped": 0}
+    assert {k: rows["triage"][k] for k in ("in", "out", "dropped")} == {"in": 2324, "out": 2324, "dropped": 0}
     assert f"output eve-mle: 2,324 lines -> {out}" in flat(first.stderr)
     assert "already held" not in flat(first.stderr)
     second = run_mle("replay", "-r", str(root), "--workers", workers)

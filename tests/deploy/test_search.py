@@ -162,8 +162,8 @@ def test_every_visualization_finds_what_mle_wrote(osmem, shipped):
         for metric in [a["id"] for a in vis["aggs"] if a["schema"] == "metric" and a["type"] != "count"]:
             assert any(b[metric]["value"] for b in leaves), f"{obj['id']}: metric {metric} empty"
         fields = [a["params"].get("field") for a in vis["aggs"] if a["schema"] != "metric"]
-        expected = {"mle.findings.analyzer": "event-counter",
-                    "mle.findings.reason.keyword": "1st dns event seen on this sensor"}
+        expected = {"mle.findings.analyzer": "ioc",
+                    "mle.findings.reason.keyword": "dest_ip 135.148.121.246 is on example.txt (Dridex C2)"}
         for field, found in zip(fields, keys, strict=True):
             assert field not in expected or expected[field] in found, f"{obj['id']}: {field}"
 

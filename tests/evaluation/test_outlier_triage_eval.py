@@ -48,9 +48,9 @@ def test_flow_outlier_through_the_engine_finds_the_injected_upload(tmp_path):
     assert len(joined) == 1 and joined[0].risks == {"x"} and unmatched == 13
 
 
-def test_triage_ranks_the_alerts_over_first_seen():
+def test_triage_ranks_the_alerts_by_class():
     tr = load("triage")
-    case = REPO / "analyzers" / "tests" / "triage" / "alert-over-first-seen" / "input.json"
+    case = REPO / "analyzers" / "tests" / "triage" / "alerts-by-class" / "input.json"
     events = tr.replay(case)
     ranks = dict(zip((tr.kind(e) or e["event_type"] for e in events), tr.ranks(events), strict=True))
     assert ranks["FormBook C2 alert"] == 1 and ranks["Dridex JA3 alert"] == 2 and ranks["dns"] == 4

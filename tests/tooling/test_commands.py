@@ -52,8 +52,8 @@ def test_new_never_overwrites(shipped_root):
     assert again.returncode != 0
     assert "mine.lua already exists: nothing written" in again.stderr.decode()
     assert script.read_text() == "-- my work\n"
-    taken = run_mle("new", "analyzer", "event-counter", "-r", str(shipped_root))
-    assert taken.returncode != 0 and "event-counter.lua already exists" in taken.stderr.decode()
+    taken = run_mle("new", "analyzer", "beacon", "-r", str(shipped_root))
+    assert taken.returncode != 0 and "beacon.lua already exists" in taken.stderr.decode()
 
 
 @pytest.mark.parametrize("name", ["Caps", "with space", "../escape", "9lives"])
