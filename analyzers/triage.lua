@@ -88,6 +88,11 @@ local function epoch(ts)
   return base + (tonumber(sub(ts, 18, 26)) or 0)
 end
 
+local function by_weight(x, y)
+  if x[4] ~= y[4] then return x[4] > y[4] end
+  return x[1] < y[1]
+end
+
 function loop(msg)
   local a = msg.mle
   local findings = a and a.findings
@@ -143,12 +148,17 @@ function loop(msg)
         if ev[i][1] == source then mine = true; break end
       end
       if not mine then
-        p = p * (1 - host_weight * e[1])
         others = others or {}
         others[#others + 1] = { source, e[3], e[2], e[1] }
         if e[2] < earliest then earliest = e[2] end
       end
     end
+  end
+  if others then
+    -- strongest first, ties by name: the product and the reason come out the same
+    -- whatever order pairs() walked the host's sources in
+    table.sort(others, by_weight)
+    for i = 1, #others do p = p * (1 - host_weight * others[i][4]) end
   end
   p = 1 - p
   for i = 1, n do
@@ -179,7 +189,6 @@ function loop(msg)
   end
   local why
   if others then
-    table.sort(others, function(x, y) return x[4] > y[4] end)
     for i = 1, #others do parts[#parts + 1] = format("%s %.2f", others[i][1], others[i][2]) end
   end
   why = concat(parts, " + ") .. " on " .. src
