@@ -32,10 +32,16 @@ Scenarios:
                 threads did), one worker unless --workers says otherwise; hello-world's
                 events run ahead (one command per event, proven from its source)
 
-Every scenario runs with serial Redis semantics (README, "Redis from Lua"). The C
-engine (Dragonfly MLE) cannot be built on this machine; its figures for the same
-chains and workload on this machine class (PERFORMANCE.md, measured 2026-12) are
-printed beside MLE's: hello-world 16,500 events/s, pass-through 40,000-43,000.
+Every scenario runs with serial Redis semantics (README, "Redis from Lua").
+
+With ``--dragonfly BIN`` (the C engine, rebuilt outside this repository as
+benchmarks/README.md says; needs root for its /var/log) the same run first times the C
+engine on the pass-through and hello-world chains (same scripts, same workload, its own
+private Redis; c_engine.py) and prints MLE's ratio to it beside each MLE figure. Without
+it, the figures PERFORMANCE.md gives for the C engine on this machine class (measured
+2026-12, another day: hello-world 16,500 events/s, pass-through 40,000-43,000) are
+printed instead; this machine's speed moves by a factor of two or more between days, so
+only same-run ratios mean anything.
 """
 
 from __future__ import annotations
@@ -53,14 +59,16 @@ import threading
 import time
 from pathlib import Path
 
+import c_engine
 from workload import workload
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
 CPU: dict[str, float] = {}
 
-FILTER = "function loop(msg) if msg then dragonfly.analyze_event(default_analyzer, msg) end end\n"
-FORWARD = "function loop(msg) dragonfly.output_event(default_output, msg) end\n"
+# every script defines setup(): the C engine calls it in each script and stops without one
+FILTER = "function setup() end\nfunction loop(msg) if msg then dragonfly.analyze_event(default_analyzer, msg) end end\n"
+FORWARD = "function setup() end\nfunction loop(msg) dragonfly.output_event(default_output, msg) end\n"
 HELLO = """
 function setup()
   conn = hiredis.connect()
@@ -73,6 +81,7 @@ function loop(msg)
 end
 """
 WRITE_TO_LOG = """
+function setup() end
 function loop(msg)
   msg.dragonfly_output_timestamp = os.date("!%Y-%m-%dT%TZ")
   dragonfly.output_event(default_output, msg)
@@ -278,6 +287,9 @@ def main() -> None:
                                  "dragonfly-pass-through", "dragonfly-hello-world"])
     parser.add_argument("--latency-seconds", type=float, default=20.0)
     parser.add_argument("--no-latency", action="store_true")
+    parser.add_argument("--dragonfly", type=Path, metavar="BIN",
+                        help="the C engine's binary (benchmarks/README.md): run its pass-through and "
+                             "hello-world chains in the same run and print MLE's ratio to it")
     args = parser.parse_args()
     eve = workload(args.events)
     scenarios = (["pass-through", "hello-world", "default-pipeline", "dragonfly-pass-through",
@@ -287,11 +299,26 @@ def main() -> None:
     print(f"{os.cpu_count()} cores; {args.events:,} events from gen_eve.py\n")
     rows = []
     passthrough: dict[int, float] = {}  # events/s of pass-through by worker count
+    c_rates: dict[str, float] = {}  # the C engine's events/s by chain, measured in this run
     with tempfile.TemporaryDirectory(prefix="mle-bench-") as tmp:
         base = Path(tmp)
+
+        def c_engine_rate(chain: str) -> float:
+            """The C engine on the same chain and workload (once per chain, before MLE's run)."""
+            if chain not in c_rates:
+                out = base / f"c-{chain}-out.json"
+                root = make_root(base / "c-engine", f"dragonfly-{chain}", f"file://{eve}", f"file://{out}")
+                c_rates[chain] = c_engine.run(args.dragonfly, root, out, args.events, base)
+                print(f"{'C engine ' + chain:<22} workers=-  {c_rates[chain]:>9,.0f} events/s  "
+                      f"(Dragonfly MLE, this run)", flush=True)
+            return c_rates[chain]
+
         for scenario in scenarios:
             # a Dragonfly root keeps Dragonfly's order with its default single worker
             for workers in ([1] if scenario.startswith("dragonfly-") else args.workers):
+                chain = scenario.removeprefix("dragonfly-")
+                if args.dragonfly and chain in C_ENGINE:
+                    c_engine_rate(chain)
                 root = make_root(base, scenario, f"file://{eve}", f"file://{base}/{scenario}-out.json<")
                 rate, peaks, quarters = throughput(root, workers, args.events)
                 lat = [] if args.no_latency else latency(base, scenario, workers, eve, rate / 2,
@@ -303,12 +330,13 @@ def main() -> None:
                                     f"({len(lat):,} events)")
                 else:
                     latency_text = "latency not measured" if args.no_latency else f"latency: only {len(lat)} events"
-                chain = scenario.removeprefix("dragonfly-")
                 if scenario == "pass-through":
                     passthrough[workers] = rate
                 if scenario == "default-pipeline" and workers in passthrough:
                     reference = (f"pass-through {passthrough[workers]:,.0f}: ratio "
                                  f"{rate / passthrough[workers]:.2f}, budget >= 0.50")
+                elif chain in c_rates:
+                    reference = f"C engine this run: {c_rates[chain]:,.0f}, ratio {rate / c_rates[chain]:.2f}"
                 else:
                     reference = f"C engine: {C_ENGINE[chain]}" if chain in C_ENGINE else "no reference"
                 print(f"{scenario:<22} workers={workers}  {rate:>9,.0f} events/s  ({reference})  "
