@@ -78,6 +78,7 @@ class BatsTest:
     edits: list[tuple[str, str]] = field(default_factory=list)  # (sed expression, file under the root)
     body: list[str] = field(default_factory=list)  # logical lines after the engine starts
     loads_redis_ml: bool = False
+    later_tests: int = 0  # @test blocks after the first, which this script does not run
 
 
 def logical_lines(text: str) -> list[str]:
@@ -112,6 +113,7 @@ def parse_bats(path: Path) -> BatsTest:
     text = path.read_text()
     test = BatsTest(path=path, name=path.parent.name)
     test.loads_redis_ml = "redis-ml" in text
+    test.later_tests = max(0, len(re.findall(r"^@test", text, flags=re.MULTILINE)) - 1)
     body = text.split("@test", 1)[1] if "@test" in text else ""
     started = False
     cwd = ""
@@ -732,6 +734,8 @@ def main() -> None:
             outcome = run_test(test, args.analyzers.resolve(), redis, args)
             counts[outcome.verdict] += 1
             first, *rest = (outcome.detail or "").split("\n")
+            if test.later_tests:  # said, not hidden: only a file's first @test is evaluated
+                first = f"{first} (+{test.later_tests} later @test block(s) in the file not run)".strip()
             print(f"{outcome.verdict:<4} {outcome.name:<24} {first}")
             for line in rest:
                 print(f"     {line}")
