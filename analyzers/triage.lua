@@ -37,7 +37,6 @@ local s = mle.settings{
   hosts = 20000,            -- hosts kept per worker (LRU)
 }
 
-local WEIGHTS = s.weights
 local CLASSES = {
   MALWARE = 0.95, TROJAN = 0.95, CNC = 0.95, MOBILE_MALWARE = 0.95, WORM = 0.95, EXPLOIT_KIT = 0.95,
   PHISHING = 0.9, EXPLOIT = 0.85, ATTACK_RESPONSE = 0.9, CURRENT_EVENTS = 0.7, JA3 = 0.6,
@@ -111,7 +110,7 @@ function loop(msg)
     for _, f in ipairs(findings) do
       local tag, score = f.analyzer, tonumber(f.score) or 0
       if tag ~= mle.tag then
-        local w = WEIGHTS[tag] or s.default_weight
+        local w = s.weights[tag] or s.default_weight
         n = n + 1
         ev[n] = { tag, score, w * score }
         own = own * (1 - w * score)

@@ -303,7 +303,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="mle-bench-") as tmp:
         base = Path(tmp)
 
-        def c_engine_rate(chain: str) -> float:
+        def measure_c_engine(chain: str) -> None:
             """The C engine on the same chain and workload (once per chain, before MLE's run)."""
             if chain not in c_rates:
                 out = base / f"c-{chain}-out.json"
@@ -311,14 +311,13 @@ def main() -> None:
                 c_rates[chain] = c_engine.run(args.dragonfly, root, out, args.events, base)
                 print(f"{'C engine ' + chain:<22} workers=-  {c_rates[chain]:>9,.0f} events/s  "
                       f"(Dragonfly MLE, this run)", flush=True)
-            return c_rates[chain]
 
         for scenario in scenarios:
             # a Dragonfly root keeps Dragonfly's order with its default single worker
             for workers in ([1] if scenario.startswith("dragonfly-") else args.workers):
                 chain = scenario.removeprefix("dragonfly-")
                 if args.dragonfly and chain in C_ENGINE:
-                    c_engine_rate(chain)
+                    measure_c_engine(chain)
                 root = make_root(base, scenario, f"file://{eve}", f"file://{base}/{scenario}-out.json<")
                 rate, peaks, quarters = throughput(root, workers, args.events)
                 lat = [] if args.no_latency else latency(base, scenario, workers, eve, rate / 2,

@@ -1365,13 +1365,14 @@ end
 -- 140 bytes per event): K.collect runs the major collection itself once the heap
 -- has doubled since the last one, as Lua's own genmajormul of 100 would.
 if not LUAJIT then collect("generational") end
-local major_base_kb = collect("count")
+local MAJOR_FLOOR_KB = 1024   -- no major collection below 2 MB of heap
+local major_base_kb = MAJOR_FLOOR_KB
 
 function K.collect()
   collect("step", 0)
   if collect("count") > 2 * major_base_kb then
     collect("collect")
-    major_base_kb = math.max(collect("count"), 1024)
+    major_base_kb = math.max(collect("count"), MAJOR_FLOOR_KB)
   end
 end
 
