@@ -557,10 +557,13 @@ local os_date, os_time = os.date, os.time
 local function make_date()
   local cache, cached = {}, 0
   return function(fmt, t)
+    local hit = cache[fmt] -- only string formats without "*t" are ever cached
+    if hit and t == nil then
+      local now = os_time()
+      if hit[1] == now then return hit[2] end
+    end
     if t ~= nil or rawtype(fmt) ~= "string" or fmt:find("*t", 1, true) then return os_date(fmt, t) end
     local now = os_time()
-    local hit = cache[fmt]
-    if hit and hit[1] == now then return hit[2] end
     local text = os_date(fmt, now)
     if hit then
       hit[1], hit[2] = now, text

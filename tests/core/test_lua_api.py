@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import math
+import time
 
 import pytest
 
@@ -123,6 +124,26 @@ def test_date2epoch(run, text, epoch):
     h = run(f'function loop(msg) msg.e = dragonfly.date2epoch("{text}") '
             f"dragonfly.output_event(default_output, msg) end")
     assert h.events("out")[0].get("e") == epoch
+
+
+def test_os_date_gives_the_current_time_however_often_it_is_called(run):
+    """os.date(fmt) for "now" is answered from a per-second cache (write-to-log stamps
+    every event with it): every call, the first and the cached ones, gives the time."""
+    before = time.time()
+    h = run("""
+        function loop(msg)
+          msg.stamps = {}
+          for i = 1, 200 do msg.stamps[i] = os.date("!%Y-%m-%dT%TZ") end
+          msg.table_year = os.date("*t").year
+          msg.given = os.date("!%Y-%m-%d %H:%M:%S", 0)
+          dragonfly.output_event(default_output, msg)
+        end""")
+    after = time.time()
+    event = h.events("out")[0]
+    now = {time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(t)) for t in range(int(before), int(after) + 1)}
+    assert set(event["stamps"]) <= now and len(event["stamps"]) == 200
+    assert event["table_year"] == time.localtime(after).tm_year
+    assert event["given"] == "1970-01-01 00:00:00"
 
 
 def test_cjson_and_cjson_safe(run):
