@@ -200,9 +200,13 @@ class EventTracker:
                 added = self._added.get(oid)
                 if not added:
                     return root[1]
-                extra = self._dumps({key: value[key] for key in added})  # b'{"k":v,...}'
+                if len(added) == 1:  # the usual annotation: one key (no comprehension)
+                    key = added[0]
+                    extra = self._dumps({key: value[key]})  # b'{"k":v}'
+                else:
+                    extra = self._dumps({key: value[key] for key in added})
                 if len(value) > len(added):
-                    return root[1][:-1] + b"," + extra[1:]
+                    return root[1][:-1] + (b"," + extra[1:])  # one copy of the original, not two
                 return extra
         return self._dumps(value)
 
