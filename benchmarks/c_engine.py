@@ -11,7 +11,8 @@ What it takes care of:
   private mount namespace (``unshare -m``, root only) where /var/log is a scratch
   folder, so nothing lands in the real /var/log;
 - the end: it never exits at the end of a file; it is stopped once its file output holds
-  every event.
+  every event (:func:`start`, :func:`wait_for_lines` and :func:`stop` are shared with
+  dragonfly_compat.py, which runs the collection's bats tests on it).
 
 Events/s are counted from its first output line to its last (start-up excluded, as
 MLE's own "in N s" excludes MLE's).
@@ -29,17 +30,58 @@ from pathlib import Path
 from mle.redis.server import PrivateRedis
 
 
-def _count_lines(path: Path, state: dict[str, int]) -> int:
-    """Newlines in a growing file, reading only what was appended since the last call."""
-    try:
-        with open(path, "rb") as file:
-            file.seek(state.get("pos", 0))
-            data = file.read()
-    except FileNotFoundError:
-        return 0
-    state["pos"] = state.get("pos", 0) + len(data)
-    state["n"] = state.get("n", 0) + data.count(b"\n")
-    return state["n"]
+class LineCounter:
+    """Lines in a growing file, reading only what was appended since the last call."""
+
+    def __init__(self, path: Path) -> None:
+        self.path, self.read, self.lines = path, 0, 0
+
+    def __call__(self) -> int:
+        try:
+            with open(self.path, "rb") as file:
+                file.seek(self.read)
+                data = file.read()
+        except FileNotFoundError:
+            return self.lines
+        self.read += len(data)
+        self.lines += data.count(b"\n")
+        return self.lines
+
+
+def start(binary: Path, root: Path, var_log: Path | None = None) -> subprocess.Popen:
+    """The engine running on ``root``, in a session of its own. With ``var_log``, in a
+    private mount namespace where that folder is /var/log (root and unshare(1) only)."""
+    command = [str(binary), "-r", str(root)]
+    if var_log is not None:
+        command = ["unshare", "-m", "sh", "-c", f'mount --bind "{var_log}" /var/log && exec "{binary}" -r "{root}"']
+    return subprocess.Popen(command, cwd=root, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL, start_new_session=True)
+
+
+def wait_for_lines(process: subprocess.Popen, path: Path, lines: int, timeout: float,
+                   poll: float = 0.02) -> tuple[LineCounter, float | None, float | None]:
+    """Poll ``path`` until it holds ``lines`` lines, the engine stops or ``timeout`` s pass.
+    Returns the counter and when its first line and its ``lines``-th were seen (None: never)."""
+    counter = LineCounter(path)
+    first = None
+    deadline = time.monotonic() + timeout
+    while True:
+        n = counter()
+        now = time.monotonic()
+        if n and first is None:
+            first = now
+        if n >= lines:
+            return counter, first, now
+        if process.poll() is not None or now > deadline:
+            return counter, first, None
+        time.sleep(poll)
+
+
+def stop(process: subprocess.Popen) -> None:
+    """Kill the engine and everything it started."""
+    if process.poll() is None:
+        os.killpg(process.pid, signal.SIGKILL)
+    process.wait()
 
 
 def run(binary: Path, root: Path, output: Path, events: int, scratch: Path, timeout: float = 900.0) -> float:
@@ -56,28 +98,12 @@ def run(binary: Path, root: Path, output: Path, events: int, scratch: Path, time
         config = root / "config/config.lua"
         original = config.read_text()
         config.write_text(f'redis_host = "{redis.socket_path}"\nredis_port = "0"\n' + original)
-        command = ["unshare", "-m", "sh", "-c", f'mount --bind "{var_log}" /var/log && exec "{binary}" -r "{root}"']
-        process = subprocess.Popen(command, cwd=root, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                                   stderr=subprocess.DEVNULL, start_new_session=True)
-        state: dict[str, int] = {}
-        first = last = None
-        started = time.monotonic()
+        process = start(binary, root, var_log)
         try:
-            while True:
-                n = _count_lines(output, state)
-                now = time.monotonic()
-                if n and first is None:
-                    first = now
-                if n >= events:
-                    last = now
-                    break
-                if process.poll() is not None or now - started > timeout:
-                    break
-                time.sleep(0.02)
+            counter, first, last = wait_for_lines(process, output, events, timeout)
         finally:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
+            stop(process)
             config.write_text(original)
     if first is None or last is None or last <= first:
-        raise SystemExit(f"the C engine wrote {state.get('n', 0):,} of {events:,} lines to {output}")
+        raise SystemExit(f"the C engine wrote {counter.lines:,} of {events:,} lines to {output}")
     return (events - 1) / (last - first)

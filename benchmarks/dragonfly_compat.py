@@ -50,7 +50,6 @@ import os
 import re
 import shlex
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
@@ -58,6 +57,8 @@ import time
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
+
+import c_engine
 
 from mle.redis.pipe import RedisPipe
 from mle.redis.server import PrivateRedis
@@ -828,14 +829,6 @@ def missing_requirements(prepared: Prepared, answers_redis_ml: bool) -> str | No
     return None
 
 
-def count_lines(path: Path) -> int:
-    try:
-        with path.open("rb") as f:
-            return sum(1 for _ in f)
-    except OSError:
-        return 0
-
-
 def run_mle(mle: list[str], prepared: Prepared, log_dir: Path, extra: list[str]) -> str | None:
     """``mle replay DATA -r ROOT``; returns an error text, or None."""
     command = [*mle, "replay", str(prepared.data), "-r", str(prepared.root), "--log-dir", str(log_dir),
@@ -848,20 +841,13 @@ def run_mle(mle: list[str], prepared: Prepared, log_dir: Path, extra: list[str])
 
 def run_c_engine(binary: Path, prepared: Prepared, log_file: Path, n_lines: int, timeout: float) -> bool:
     """Start the C engine in the root, wait for ``n_lines`` lines (it never exits at end of file), stop it."""
-    process = subprocess.Popen([str(binary), "-r", str(prepared.root)], cwd=prepared.root,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
-    deadline = time.monotonic() + timeout
+    process = c_engine.start(binary, prepared.root)
     try:
-        while time.monotonic() < deadline and process.poll() is None:
-            if count_lines(log_file) >= n_lines:
-                break
-            time.sleep(0.1)
+        counter, _, _ = c_engine.wait_for_lines(process, log_file, n_lines, timeout, poll=0.1)
         time.sleep(0.5)  # let late writes land, as the bats run does between wait.sh and kill
-        return count_lines(log_file) >= n_lines
+        return counter() >= n_lines
     finally:
-        if process.poll() is None:
-            os.killpg(process.pid, signal.SIGKILL)
-        process.wait()
+        c_engine.stop(process)
 
 
 # --------------------------------------------------------------------------- one test
@@ -907,7 +893,7 @@ def run_test(test: BatsTest, analyzers: Path, redis: PrivateRedis, args: argpars
                             old.write_bytes(b"")
                     return run_c_engine(args.dragonfly, prepared, path, n_lines, args.timeout)
                 state["error"] = run_mle(args.mle, prepared, log_dir, args.mle_args)
-            return count_lines(path) >= n_lines
+            return c_engine.LineCounter(path)() >= n_lines
 
         for line in test.body:
             if not state["ran"] and line.strip().startswith("run bash"):

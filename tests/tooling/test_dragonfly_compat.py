@@ -25,10 +25,12 @@ def compat():
     spec = importlib.util.spec_from_file_location("dragonfly_compat", BENCHMARKS / "dragonfly_compat.py")
     module = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = module  # its dataclasses look their module up
+    sys.path.insert(0, str(BENCHMARKS))  # for its sibling c_engine
     try:
         spec.loader.exec_module(module)
         yield module
     finally:
+        sys.path.remove(str(BENCHMARKS))
         del sys.modules[spec.name]
 
 
