@@ -5,7 +5,9 @@
 
 Builds the chain up from pass-through one piece at a time (a second analyzer hop, a
 Redis command per event, a second one, a field read, field writes, write-to-log's
-``os.date``) and ends with the whole chain without the instruction-budget hook.
+``os.date``), then the whole chain without the instruction-budget hook, and what the
+shipped analyzers pay on every event: ``mle.score`` annotations. Last, what handing each
+event to Lua once as a table would cost instead (converting it there and back).
 Each step runs in one worker in this process (no source or sink process: the figure
 is the worker's own CPU) against the private Redis, on batches of 256 lines of the
 reference workload. Steps are interleaved pass by pass, because the shared machines
@@ -19,19 +21,17 @@ from __future__ import annotations
 import argparse
 import statistics
 import tempfile
+import time
 from pathlib import Path
 
+import orjson
 from bench_rounds import cpu_per_event
-from bench_runtime import FILTER, FORWARD
+from bench_runtime import FILTER, FORWARD, WRITE_TO_LOG
+from lupa.lua54 import LuaRuntime
 from workload import workload
 
-SINK_PLAIN = "function setup() end\nfunction loop(msg) dragonfly.output_event(default_output, msg) end\n"
-SINK_STAMP = """function setup() end
-function loop(msg)
-  msg.dragonfly_output_timestamp = os.date("!%Y-%m-%dT%TZ")
-  dragonfly.output_event(default_output, msg)
-end
-"""
+from mle.config import EngineSettings
+from mle.lua.bridge import EventTracker
 
 INCR = 'conn:command_line("INCR count:x")'
 INCR_TYPE = 'conn:command_line("INCR count:" .. msg.event_type)'
@@ -39,16 +39,19 @@ INCR_TYPE = 'conn:command_line("INCR count:" .. msg.event_type)'
 # (step, the step it adds to (index), the first analyzer's loop body or None for
 # pass-through, the sink, mle settings)
 STEPS: list[tuple[str, int | None, str | None, str, str]] = [
-    ("pass-through (input script -> analyzer -> output)", None, None, SINK_PLAIN, ""),
-    ("a second analyzer hop", 0, "", SINK_PLAIN, ""),
-    ("one Redis command per event (INCR)", 1, INCR, SINK_PLAIN, ""),
-    ("a second Redis command per event", 2, f"{INCR} {INCR}", SINK_PLAIN, ""),
-    ("the command's key from a field read", 2, INCR_TYPE, SINK_PLAIN, ""),
-    ("the reply written into the event", 4, f"msg.event_count = {INCR_TYPE}", SINK_PLAIN, ""),
+    ("pass-through (input script -> analyzer -> output)", None, None, FORWARD, ""),
+    ("a second analyzer hop", 0, "", FORWARD, ""),
+    ("one Redis command per event (INCR)", 1, INCR, FORWARD, ""),
+    ("a second Redis command per event", 2, f"{INCR} {INCR}", FORWARD, ""),
+    ("the command's key from a field read", 2, INCR_TYPE, FORWARD, ""),
+    ("the reply written into the event", 4, f"msg.event_count = {INCR_TYPE}", FORWARD, ""),
     ("write-to-log (os.date, a second write): the hello-world chain", 5, f"msg.event_count = {INCR_TYPE}",
-     SINK_STAMP, ""),
+     WRITE_TO_LOG, ""),
     ("without the instruction-budget hook (max_instructions = 0)", 6, f"msg.event_count = {INCR_TYPE}",
-     SINK_STAMP, "max_instructions = 0, "),
+     WRITE_TO_LOG, "max_instructions = 0, "),
+    ("an mle.score annotation on every event (no Redis)", 1, "mle.score(msg, 0.5)", FORWARD, ""),
+    ("four more mle.score annotations on every event", 8, "for i = 1, 5 do mle.score(msg, i / 10) end",
+     FORWARD, ""),
 ]
 
 
@@ -80,6 +83,25 @@ def make_step_root(base: Path, index: int, body: str | None, sink: str, settings
     return root
 
 
+def table_conversion_costs(lines: list[bytes]) -> None:
+    """What handing each event to Lua as a table would cost instead of the calls it saves:
+    Python dict -> Lua table (lupa, recursive) and Lua table -> JSON (the engine's own
+    rendering), beside orjson's parse, in CPU microseconds per event."""
+    runtime = LuaRuntime()
+    tracker = EventTracker(type(runtime.table()))
+    started = time.process_time()
+    events = [orjson.loads(line) for line in lines]
+    parsed = time.process_time()
+    tables = [runtime.table_from(event, recursive=True) for event in events]
+    converted = time.process_time()
+    for table in tables:
+        tracker.render(table)
+    rendered = time.process_time()
+    per = 1e6 / len(lines)
+    print(f"\nevents as Lua tables: orjson.loads {(parsed - started) * per:.1f} us, dict -> Lua table "
+          f"{(converted - parsed) * per:.1f} us, Lua table -> JSON {(rendered - converted) * per:.1f} us per event")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--events", type=int, default=50_000)
@@ -92,7 +114,7 @@ def main() -> None:
         samples: list[list[float]] = [[] for _ in STEPS]
         for _ in range(args.passes):
             for i, root in enumerate(roots):
-                samples[i].append(cpu_per_event(root, 64, lines))
+                samples[i].append(cpu_per_event(root, EngineSettings.round_size, lines))
     print(f"{args.events:,} events of the reference workload, one worker in this process, "
           f"median of {args.passes} interleaved passes (CPU us per event)\n")
     medians = [statistics.median(values) for values in samples]
@@ -100,6 +122,7 @@ def main() -> None:
     for i, ((step, base_step, *_), median) in enumerate(zip(STEPS, medians, strict=True)):
         added = "" if base_step is None else f"{median - medians[base_step]:+.1f} to step {base_step}"
         print(f"{i:4d} {median:8.1f} {added:>16s}  {step}")
+    table_conversion_costs(lines)
 
 
 if __name__ == "__main__":
