@@ -18,6 +18,7 @@ import statistics
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from bench_runtime import make_root
@@ -32,14 +33,18 @@ from mle.worker import Worker
 BATCH = 256
 
 
-def cpu_per_event(root: Path, round_size: int, lines: list[bytes]) -> float:
-    """CPU microseconds per event of one worker with ``round_size`` over ``lines``."""
+def cpu_per_event(root: Path, round_size: int, lines: list[bytes],
+                  prepare: Callable[[Worker], None] | None = None) -> float:
+    """CPU microseconds per event of one worker with ``round_size`` over ``lines``
+    (``prepare`` is called with the started worker first)."""
     config = load_config(Root.locate(root), {"round_size": round_size})
     private, address = start_redis(config)
     try:
         pipe = connect_redis(config, address, threading.Event())
         worker = Worker(config, pipe, DeadLetterWriter(root / "dead-letter.jsonl"))
         worker.start()
+        if prepare is not None:
+            prepare(worker)
         started = time.process_time()
         for i in range(0, len(lines), BATCH):
             worker.process(lines[i : i + BATCH], "eve")

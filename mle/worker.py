@@ -309,7 +309,7 @@ class Worker:
                     self.dead_letters.write(source, "engine_error", str(exc), self._render(event))
             self.engine.kernel.reset()
         finally:
-            self.engine.collect_garbage()
+            self.engine.collect_garbage(len(events))
 
     def quarantine_tag(self, kind: str, tag: str) -> bool:
         """Quarantine the script of ``kind`` ("input", "analyzer", "output") with ``tag``."""

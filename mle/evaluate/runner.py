@@ -125,7 +125,6 @@ def run_stream(
             worker = pipeline.worker
             assert worker is not None
             worker.take_output()
-            _collect_every(worker, GC_EVERY)
             started = time.perf_counter()
             for item in events:
                 result.events += 1
@@ -152,23 +151,6 @@ def run_stream(
     finally:
         shutil.rmtree(work, ignore_errors=True)
     return result
-
-
-#: the worker steps Lua's collector after every batch; a batch here is one event (and one
-#: verdict), where that step costs more than the analyzers: step once per GC_EVERY calls
-GC_EVERY = 64
-
-
-def _collect_every(worker: Any, n: int) -> None:
-    step = worker.engine.collect_garbage
-    calls = [0]
-
-    def collect() -> None:
-        calls[0] += 1
-        if calls[0] % n == 0:
-            step()
-
-    worker.engine.collect_garbage = collect
 
 
 def _keep_scores(line: bytes, position: int, label: int, wanted: set[str] | None, result: RunResult) -> None:

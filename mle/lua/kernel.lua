@@ -1358,17 +1358,38 @@ end
 -- which keeps lupa 2.8 from reusing the slot of a wrapper cleared but not finalised
 -- (scoder/lupa#294: a script handed another live Python object; incremental steps
 -- sized by the batch lost events that way, tests/core/test_event_objects.py).
--- After each batch, one step (a minor collection) frees the batch's events.
+-- Between batches, one step (a minor collection) frees the events of the batches
+-- since the last one (lupa's wrappers hold the Python objects until then): once per
+-- 16 KB of heap worth of events, and at least every 2,048 events. A minor collection
+-- costs per collection as well as per event: it re-walks every old table written
+-- since the last one (the analyzers' per-host tables and LRUs, written by nearly
+-- every event), so spacing collections in proportion to the heap keeps that cost
+-- per event flat, while a small heap (pass-through, hello-world) still collects
+-- after every batch and reuses warm memory. One worker, 100,000 events
+-- (benchmarks/bench_lua_gc.py): the default pipeline cost 72.2 us of CPU per event
+-- stepping after every batch of 64, 24.1 of them in the collector, and 54.0 / 8.3
+-- with this rule (most of the rest is the major collections of a heap still
+-- growing); hello-world 16.6 and 17.3, pass-through 6.9 and 7.0 (every 2,048 events:
+-- 18.7 and 8.4). Lua's own minor collections, which allocation triggers once the
+-- heap grew by a fifth, still run in between.
 -- An explicit step never starts a major collection (Lua 5.4 starts one only from a
 -- step that allocation triggered, and ours leave no debt), so objects that lived
--- through two batches would pile up in the old generation for ever (hello-world:
+-- through two collections would pile up in the old generation for ever (hello-world:
 -- 140 bytes per event): K.collect runs the major collection itself once the heap
 -- has doubled since the last one, as Lua's own genmajormul of 100 would.
+-- LuaJIT (incremental only) steps after every batch.
 if not LUAJIT then collect("generational") end
 local MAJOR_FLOOR_KB = 1024   -- no major collection below 2 MB of heap
+local MINOR_EVERY = LUAJIT and 0 or 2048   -- events between minor collections, at most
+local HEAP_KB_PER_EVENT = 16                -- ... and one per 16 KB of heap
 local major_base_kb = MAJOR_FLOOR_KB
+local since_minor = 0
 
-function K.collect()
+-- after a batch of n events
+function K.collect(n)
+  since_minor = since_minor + n
+  if since_minor < MINOR_EVERY and since_minor * HEAP_KB_PER_EVENT < collect("count") then return end
+  since_minor = 0
   collect("step", 0)
   if collect("count") > 2 * major_base_kb then
     collect("collect")

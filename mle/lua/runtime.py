@@ -294,9 +294,10 @@ class LuaEngine:
         values = self._table_from([value for _, value in fired])
         self.kernel.run_timers(ids, values, len(fired))
 
-    def collect_garbage(self) -> None:
-        """One incremental GC step (after each batch)."""
-        self.kernel.collect()
+    def collect_garbage(self, events: int) -> None:
+        """After a batch of ``events``: a step of Lua's collector once enough events
+        passed since the last one (kernel.lua, K.collect)."""
+        self.kernel.collect(events)
 
     def memory_kb(self) -> float:
         return float(self.kernel.memory_kb())

@@ -273,7 +273,7 @@ def test_gc_metamethod_added_after_setmetatable_never_runs(sandbox):
     """)
     p.attack()
     for _ in range(3):
-        p.worker.engine.collect_garbage()
+        p.worker.engine.collect_garbage(4096)
         p.worker.engine.lua.execute("collectgarbage('collect')")
     doc = p.attack({"check": True})
     assert doc["finalized"] == 0
