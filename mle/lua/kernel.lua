@@ -1367,11 +1367,12 @@ end
 -- per event flat, while a small heap (pass-through, hello-world) still collects
 -- after every batch and reuses warm memory. One worker, 100,000 events
 -- (benchmarks/bench_lua_gc.py): the default pipeline cost 72.2 us of CPU per event
--- stepping after every batch of 64, 24.1 of them in the collector, and 54.0 / 8.3
+-- stepping after every batch of 64, 24.1 of them in those steps, and 54.0 / 8.3
 -- with this rule (most of the rest is the major collections of a heap still
 -- growing); hello-world 16.6 and 17.3, pass-through 6.9 and 7.0 (every 2,048 events:
--- 18.7 and 8.4). Lua's own minor collections, which allocation triggers once the
--- heap grew by a fifth, still run in between.
+-- 18.7 and 8.4). A call without events (timers, an analyst's verdict) counts as one
+-- event: after a full collection Lua's own next one waits for the heap to double, so a
+-- worker that only took verdicts would otherwise keep every one of them alive that long.
 -- An explicit step never starts a major collection (Lua 5.4 starts one only from a
 -- step that allocation triggered, and ours leave no debt), so objects that lived
 -- through two collections would pile up in the old generation for ever (hello-world:
@@ -1385,9 +1386,9 @@ local HEAP_KB_PER_EVENT = 16                -- ... and one per 16 KB of heap
 local major_base_kb = MAJOR_FLOOR_KB
 local since_minor = 0
 
--- after a batch of n events
+-- after a batch of n events (0: timers or a verdict)
 function K.collect(n)
-  since_minor = since_minor + n
+  since_minor = since_minor + (n > 0 and n or 1)
   if since_minor < MINOR_EVERY and since_minor * HEAP_KB_PER_EVENT < collect("count") then return end
   since_minor = 0
   collect("step", 0)

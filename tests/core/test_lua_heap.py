@@ -33,6 +33,13 @@ outputs = { { tag = "out", uri = "file:///dev/null" } }
 FILTER = "function loop(msg) if msg then dragonfly.analyze_event(default_analyzer, msg) end end\n"
 
 
+# hello-world with a large long-lived state, as the shipped analyzers' per-host tables
+HELLO_WITH_STATE = HELLO.replace(
+    "function setup()\n  conn = hiredis.connect()\nend\n",
+    "function setup()\n  conn = hiredis.connect()\n  STATE = {}\n  for i = 1, 300000 do STATE[i] = { i } end\nend\n")
+assert HELLO_WITH_STATE != HELLO
+
+
 def test_the_heap_does_not_grow_with_the_number_of_events(make_root, harness):
     root = make_root(CONFIG, inputs={"filter.lua": FILTER}, analyzers={"hello.lua": HELLO})
     h = harness(root)
@@ -54,13 +61,9 @@ def test_the_heap_does_not_grow_with_the_number_of_events(make_root, harness):
 def test_the_records_of_finished_events_are_freed(make_root, harness):
     # Lua's wrappers hold the decoded records (Python dicts) until a collection. With
     # large long-lived state (an analyzer's per-host tables), Lua's own collector waits
-    # for the heap to grow by a fifth, tens of thousands of events; the worker runs a
-    # collection every few thousand events, so at most that many stay alive
-    state = "function setup() conn = hiredis.connect(); STATE = {} for i = 1, 300000 do STATE[i] = { i } end end\n"
-    hello = HELLO.replace("function setup()\n  conn = hiredis.connect()\nend\n", state)
-    assert hello != HELLO
-    root = make_root(CONFIG, inputs={"filter.lua": FILTER}, analyzers={"hello.lua": hello})
-    h = harness(root)
+    # for the heap to grow by a fifth or more, tens of thousands of events; the worker
+    # runs a collection every few thousand events, so at most that many stay alive
+    h = harness(make_root(CONFIG, inputs={"filter.lua": FILTER}, analyzers={"hello.lua": HELLO_WITH_STATE}))
     batch = [orjson.dumps({"event_type": "dns", "src_ip": f"10.0.0.{i}", "flow_id": i, "held": [i]})
              for i in range(256)]
     for _ in range(500):  # 128,000 events
@@ -69,3 +72,18 @@ def test_the_records_of_finished_events_are_freed(make_root, harness):
     gc.collect()
     alive = sum(1 for o in gc.get_objects() if type(o) is dict and "held" in o)
     assert alive <= 5000, f"{alive:,} records of finished events are still alive"
+
+
+def test_verdicts_are_freed_when_no_events_come(make_root, harness):
+    # a worker that takes only analysts' verdicts for a while (no events) frees them too
+    # (after a full collection, Lua's own next one waits for the heap to double)
+    learner = HELLO_WITH_STATE + "function feedback(fb) LEARNED = (LEARNED or 0) + 1 end\n"
+    h = harness(make_root(CONFIG, inputs={"filter.lua": FILTER}, analyzers={"hello.lua": learner}))
+    for b in range(8):  # events first: the worker's first full collection comes within them
+        h.push([orjson.dumps({"event_type": "dns", "flow_id": b * 256 + i}) for i in range(256)])
+    for i in range(20_000):
+        taken, _ = h.worker.feedback({"verdict": "malicious", "held": [i]})
+        assert taken == 1
+    gc.collect()
+    alive = sum(1 for o in gc.get_objects() if type(o) is dict and "held" in o)
+    assert alive <= 5000, f"{alive:,} verdicts are still alive"
