@@ -1365,14 +1365,10 @@ end
 -- since the last one (the analyzers' per-host tables and LRUs, written by nearly
 -- every event), so spacing collections in proportion to the heap keeps that cost
 -- per event flat, while a small heap (pass-through, hello-world) still collects
--- after every batch and reuses warm memory. One worker, 100,000 events
--- (benchmarks/bench_lua_gc.py): the default pipeline cost 72.2 us of CPU per event
--- stepping after every batch of 64, 24.1 of them in those steps, and 54.0 / 8.3
--- with this rule (most of the rest is the major collections of a heap still
--- growing); hello-world 16.6 and 17.3, pass-through 6.9 and 7.0 (every 2,048 events:
--- 18.7 and 8.4). A call without events (timers, an analyst's verdict) counts as one
--- event: after a full collection Lua's own next one waits for the heap to double, so a
--- worker that only took verdicts would otherwise keep every one of them alive that long.
+-- after every batch and reuses warm memory (README, "When the collector runs";
+-- benchmarks/bench_lua_gc.py). A call without events (timers, an analyst's verdict)
+-- counts as one event: after a full collection Lua's own next one waits for the heap
+-- to double, so a worker that only took verdicts would keep them all alive that long.
 -- An explicit step never starts a major collection (Lua 5.4 starts one only from a
 -- step that allocation triggered, and ours leave no debt), so objects that lived
 -- through two collections would pile up in the old generation for ever (hello-world:

@@ -40,6 +40,12 @@ HELLO_WITH_STATE = HELLO.replace(
 assert HELLO_WITH_STATE != HELLO
 
 
+def alive_records(key: str) -> int:
+    """Decoded records (dicts with ``key``) still alive after Python's collector ran."""
+    gc.collect()
+    return sum(1 for o in gc.get_objects() if type(o) is dict and key in o)
+
+
 def test_the_heap_does_not_grow_with_the_number_of_events(make_root, harness):
     root = make_root(CONFIG, inputs={"filter.lua": FILTER}, analyzers={"hello.lua": HELLO})
     h = harness(root)
@@ -69,8 +75,7 @@ def test_the_records_of_finished_events_are_freed(make_root, harness):
     for _ in range(500):  # 128,000 events
         h.push(batch)
         h.outputs.clear()
-    gc.collect()
-    alive = sum(1 for o in gc.get_objects() if type(o) is dict and "held" in o)
+    alive = alive_records("held")
     assert alive <= 5000, f"{alive:,} records of finished events are still alive"
 
 
@@ -84,6 +89,5 @@ def test_verdicts_are_freed_when_no_events_come(make_root, harness):
     for i in range(20_000):
         taken, _ = h.worker.feedback({"verdict": "malicious", "held": [i]})
         assert taken == 1
-    gc.collect()
-    alive = sum(1 for o in gc.get_objects() if type(o) is dict and "held" in o)
+    alive = alive_records("held")
     assert alive <= 5000, f"{alive:,} verdicts are still alive"
