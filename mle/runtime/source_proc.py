@@ -385,6 +385,8 @@ def _dispatch(dispatcher: Dispatcher, batches: queue.Queue, threads: list[thread
         dispatcher.service(0)
     dispatcher.flush_all()
     dispatcher.end_workers()
-    while dispatcher.in_flight or dispatcher.commands:
+    # a worker being replaced (a reload's retirement or a crash) gets its end of input
+    # from redeliver() once its replacement is ready: wait for it even with nothing in flight
+    while dispatcher.in_flight or dispatcher.commands or dispatcher.restart_pending:
         dispatcher.service(100)
         dispatcher.run_commands()

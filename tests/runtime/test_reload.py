@@ -155,3 +155,36 @@ def test_pending_timers_of_the_old_scripts_fire_when_they_are_replaced(make_root
     process.send_signal(signal.SIGTERM)
     assert process.wait(timeout=60) == 0
     assert len(fired()) == max(workers, 1)  # once, not again at the drain
+
+
+FIRE = "    dragonfly.output_event(default_output, {fired_in = mle.worker})\n"
+SLOW_TIMER = FORWARD_AND_ARM.replace(FIRE, """    print("the old script's timer fires")
+    local started = os.clock()
+    while os.clock() - started < 1.5 do end  -- retiring takes a while
+""" + FIRE)
+assert SLOW_TIMER != FORWARD_AND_ARM
+
+
+def test_a_stop_during_a_reload_still_ends_the_replaced_worker(make_root, tmp_path, engine):
+    # SIGTERM while a worker retires (its old script's timer still running): the input has
+    # nothing in flight, yet the source must wait for the replacement and tell it the
+    # input ended, or the engine never finishes
+    eve = tmp_path / "eve.json"
+    append_events(eve, range(20))
+    root = make_root(config(eve, extra=", max_instructions = 0"), inputs={"f.lua": FORWARD},
+                     analyzers={"a.lua": SLOW_TIMER})
+    process = engine(root, "--workers", "1", "--no-watch")
+    out = root / "var/log/out.json"
+    wait_for(lambda: len(lines_of(out)) == 20, what="every event")
+    stderr = StderrReader(process)
+    process.send_signal(signal.SIGHUP)
+    wait_for(lambda: "the old script's timer fires" in stderr.text, what="the worker to retire")
+    process.send_signal(signal.SIGTERM)
+    try:
+        code = process.wait(timeout=60)
+    except subprocess.TimeoutExpired:
+        process.send_signal(signal.SIGUSR2)  # every process's Python stacks to the log
+        pytest.fail(f"the engine did not stop; its log:\n{stderr.all()}")
+    assert code == 0
+    assert [e["fired_in"] for e in lines_of(out) if "fired_in" in e] == [0]
+    assert sorted(e["i"] for e in lines_of(out) if "i" in e) == list(range(20))
