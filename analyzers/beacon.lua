@@ -147,31 +147,32 @@ local pairs_ = cache.LRU(s.max_pairs)
 local domains = cache.LRU(s.max_domains)
 
 function loop(msg)
-  local f = msg.flow
+  local fields = mle.fields(msg)
+  local f = fields.flow
   if f == nil then
     -- a tls or http event (no flow object): remember the name of its flow
     local name
-    local tls = msg.tls
+    local tls = fields.tls
     if tls ~= nil then
       name = tls.sni
     else
-      local http = msg.http
+      local http = fields.http
       name = http and http.hostname
     end
     if type(name) == "string" and name ~= "" then
-      local fid = msg.flow_id
+      local fid = fields.flow_id
       if fid ~= nil then domains:set(fid, name) end
     end
     return
   end
-  local src = msg.src_ip
+  local src = fields.src_ip
   if src == nil or not (ALL_SOURCES or is_internal(src)) then return end
-  local dst = msg.dest_ip
+  local dst = fields.dest_ip
   if dst == nil or ignored_dest(dst) then return end
   local start = f.start
   if start == nil then return end
-  local port = msg.dest_port or 0
-  local name = domains:get(msg.flow_id)
+  local port = fields.dest_port or 0
+  local name = domains:get(fields.flow_id)
   local key = src .. ">" .. (name or dst) .. ":" .. port
   local p = pairs_:get(key)
   if p == nil then

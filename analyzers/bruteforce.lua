@@ -87,23 +87,24 @@ local function attempt(msg, svc, src, dst, port, t, what)
 end
 
 function loop(msg)
-  local et = msg.event_type
+  local fields = mle.fields(msg)
+  local et = fields.event_type
   if et == "http" then
-    local h = msg.http
+    local h = fields.http
     if h == nil or h.status ~= 401 then return end
-    local t = epoch(msg.timestamp)
+    local t = epoch(fields.timestamp)
     if t == nil then return end
-    attempt(msg, "http auth", msg.src_ip, msg.dest_ip, msg.dest_port or 0, t, "HTTP 401 responses")
+    attempt(msg, "http auth", fields.src_ip, fields.dest_ip, fields.dest_port or 0, t, "HTTP 401 responses")
     return
   end
-  local port = msg.dest_port
+  local port = fields.dest_port
   local svc = SERVICES[port]
   if svc == nil then
-    svc = APP_SERVICES[msg.app_proto]
+    svc = APP_SERVICES[fields.app_proto]
     if svc == nil then return end
   end
-  if msg.proto ~= "TCP" then return end
-  local f = msg.flow
+  if fields.proto ~= "TCP" then return end
+  local f = fields.flow
   if f == nil then return end
   -- a completed handshake, answered
   if (f.pkts_toclient or 0) == 0 then return end
@@ -116,7 +117,7 @@ function loop(msg)
   end
   -- short and small: a guess, not a session
   if (f.age or 0) > MAXDUR or (f.bytes_toserver or 0) > MAXBYTES then return end
-  local t = epoch(f.start or msg.timestamp)
+  local t = epoch(f.start or fields.timestamp)
   if t == nil then return end
-  attempt(msg, svc, msg.src_ip, msg.dest_ip, port, t, "short connections")
+  attempt(msg, svc, fields.src_ip, fields.dest_ip, port, t, "short connections")
 end

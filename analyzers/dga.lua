@@ -214,7 +214,8 @@ local function read(dns)
 end
 
 function loop(msg)
-  local dns = msg.dns
+  local fields = mle.fields(msg)
+  local dns = fields.dns
   if dns == nil then return end
   local name = read(dns)
   if name == nil then return end
@@ -233,7 +234,7 @@ function loop(msg)
   local host_n, host_nx, nx = 0, 0, false
   local rcode = dns.rcode
   if rcode ~= nil and (rcode ~= "NOERROR" or dns.type ~= "request") then
-    local src = msg.src_ip
+    local src = fields.src_ip
     local packed = hosts:get(src) or 0
     host_n, host_nx = floor(packed / 65536) + 1, packed % 65536
     nx = rcode == "NXDOMAIN"
@@ -284,7 +285,7 @@ function loop(msg)
   local reason = format("dga-like name %s (p=%.2f: entropy %.1f, %d %% vowels)", registrable, expit(logit),
     memo_entropy[label], floor(memo_vowels[label] * 100 + 0.5))
   if host_n >= s.nx_min then
-    reason = reason .. format("; host %s got %d NXDOMAIN of %d names", msg.src_ip, host_nx, host_n)
+    reason = reason .. format("; host %s got %d NXDOMAIN of %d names", fields.src_ip, host_nx, host_n)
   end
   if OW ~= nil then reason = reason .. format(" (corrected by %d analyst verdicts)", online_n) end
   mle.finding(msg, p, reason)

@@ -122,7 +122,8 @@ local function describe(name)
 end
 
 function loop(msg)
-  local dns = msg.dns
+  local fields = mle.fields(msg)
+  local dns = fields.dns
   if dns == nil then return end
   local name, rrtype = dns.rrname, nil
   if name == nil then
@@ -163,7 +164,7 @@ function loop(msg)
   end
   local by_src = d.subs[sub]
   if by_src == nil then
-    local key = (msg.src_ip or "") .. " " .. registrable
+    local key = (fields.src_ip or "") .. " " .. registrable
     by_src = (sources:get(key) or 0) + 1
     sources:set(key, by_src)
     d.n = d.n + 1
@@ -193,6 +194,6 @@ function loop(msg)
   local _, _, _, n, longest, h = describe(name)
   mle.finding(msg, score, format(
     "DNS tunnel-like names under %s: %s asked %d unique subdomains (this worker: %d); this one %d chars, "
-      .. "longest label %d, entropy %.1f bits%s", registrable, msg.src_ip or "?", by_src, d.n, n, longest,
+      .. "longest label %d, entropy %.1f bits%s", registrable, fields.src_ip or "?", by_src, d.n, n, longest,
     h, data_type == 1 and (", " .. tostring(rrtype) .. " query") or ""))
 end

@@ -142,7 +142,8 @@ local function reason(msg, src, key, up, down, dur, bpp, pcr, h, v, hz, hw, sz, 
 end
 
 function loop(msg)
-  local f = msg.flow
+  local fields = mle.fields(msg)
+  local f = fields.flow
   if f == nil then return end
   local up, down = tonumber(f.bytes_toserver) or 0, tonumber(f.bytes_toclient) or 0
   local pkts = (tonumber(f.pkts_toserver) or 0) + (tonumber(f.pkts_toclient) or 0)
@@ -155,7 +156,7 @@ function loop(msg)
   local pcr = total > 0 and (up - down) / total or 0
 
   -- host view. A host's first flow only leaves two numbers (most sources send few).
-  local src = msg.src_ip
+  local src = fields.src_ip
   local h = hosts:get(src)
   local hz, hw = 0, 0
   if h == nil then
@@ -176,7 +177,7 @@ function loop(msg)
   end
 
   -- service view: app_proto (or proto) / dest_port
-  local key = (msg.app_proto or msg.proto or "?") .. "/" .. tostring(msg.dest_port)
+  local key = (fields.app_proto or fields.proto or "?") .. "/" .. tostring(fields.dest_port)
   local v = services:get(key)
   if v == nil then
     v = { n = 0, ZScore{ grace_period = 2 }, ZScore{ grace_period = 2 }, ZScore{ grace_period = 2 },

@@ -90,9 +90,17 @@ local function load_list(name)
 end
 
 local networks = {}   -- one mle.net Networks per CIDR, to name the list that matched
+local n_domains, n_fingerprints = 0, 0   -- nothing listed of a kind: its fields are not read
+-- Names repeat (a host asks the same few names all day), and walking a name's parent
+-- domains makes a new string per label: the verdicts of the last MEMO_MAX names are
+-- kept (false: not listed), cleared with the lists.
+local MEMO_MAX = 4096
+local memo_hit, memo_listed, memo_n = {}, {}, 0
 function setup()
   local total = 0
+  memo_hit, memo_listed, memo_n = {}, {}, 0
   for _, name in ipairs(s.files) do total = total + load_list(name) end
+  n_domains, n_fingerprints = counts.domain, counts.ja3 + counts.ja4
   if cidrs then
     for i, c in ipairs(cidrs) do networks[i] = net.Networks{ c } end
     cidrs = net.Networks(cidrs)
@@ -102,8 +110,7 @@ function setup()
 end
 
 -- the list entry for name or one of its parent domains
-local function domain_hit(name)
-  if name == nil then return nil end
+local function lookup_domain(name)
   if find(name, "%u") then name = lower(name) end
   local hit = domains[name]
   if hit then return hit, name end
@@ -115,6 +122,20 @@ local function domain_hit(name)
     dot = find(name, ".", dot + 1, true)
   end
   return nil
+end
+
+-- the list entry for name or one of its parent domains, remembered
+local function domain_hit(name)
+  if name == nil or n_domains == 0 then return nil end
+  local hit = memo_hit[name]
+  if hit == false then return nil end
+  if hit then return hit, memo_listed[name] end
+  local listed
+  hit, listed = lookup_domain(name)
+  if memo_n >= MEMO_MAX then memo_hit, memo_listed, memo_n = {}, {}, 0 end
+  memo_n = memo_n + 1
+  memo_hit[name], memo_listed[name] = hit or false, listed
+  return hit, listed
 end
 
 local function ip_hit(ip)
@@ -143,17 +164,30 @@ local function check_name(field, name)
   end
 end
 
+local function check_fingerprints(tls)
+  local ja3, ja3s, ja4 = tls.ja3, tls.ja3s, tls.ja4
+  ja3, ja3s = ja3 and ja3.hash, ja3s and ja3s.hash
+  if type(ja4) == "table" then ja4 = ja4.hash end
+  local hit = ja3 and fingerprints[ja3]
+  if hit then add(s.w_ja3, "JA3 " .. ja3 .. " is on " .. hit) end
+  hit = ja3s and fingerprints[ja3s]
+  if hit then add(s.w_ja3, "JA3S " .. ja3s .. " is on " .. hit) end
+  hit = type(ja4) == "string" and fingerprints[lower(ja4)]
+  if hit then add(s.w_ja3, "JA4 " .. ja4 .. " is on " .. hit) end
+end
+
 function loop(msg)
+  local fields = mle.fields(msg)
   best, reasons = 0, nil
-  local src, dest = msg.src_ip, msg.dest_ip
+  local src, dest = fields.src_ip, fields.dest_ip
   local hit = ip_hit(dest)
   if hit then add(s.w_ip, "dest_ip " .. dest .. " is on " .. hit) end
   hit = ip_hit(src)
   if hit then add(s.w_ip, "src_ip " .. src .. " is on " .. hit) end
 
-  local et = msg.event_type
+  local et = fields.event_type
   if et == "dns" then
-    local dns = msg.dns
+    local dns = fields.dns
     if dns then
       local rrname = dns.rrname
       if rrname then
@@ -176,21 +210,13 @@ function loop(msg)
       end
     end
   elseif et == "tls" then
-    local tls = msg.tls
+    local tls = fields.tls
     if tls then
-      check_name("tls sni", tls.sni)
-      local ja3, ja3s, ja4 = tls.ja3, tls.ja3s, tls.ja4
-      ja3, ja3s = ja3 and ja3.hash, ja3s and ja3s.hash
-      if type(ja4) == "table" then ja4 = ja4.hash end
-      hit = ja3 and fingerprints[ja3]
-      if hit then add(s.w_ja3, "JA3 " .. ja3 .. " is on " .. hit) end
-      hit = ja3s and fingerprints[ja3s]
-      if hit then add(s.w_ja3, "JA3S " .. ja3s .. " is on " .. hit) end
-      hit = type(ja4) == "string" and fingerprints[lower(ja4)]
-      if hit then add(s.w_ja3, "JA4 " .. ja4 .. " is on " .. hit) end
+      if n_domains > 0 then check_name("tls sni", tls.sni) end
+      if n_fingerprints > 0 then check_fingerprints(tls) end
     end
   elseif et == "http" then
-    local http = msg.http
+    local http = fields.http
     if http then check_name("http hostname", http.hostname) end
   end
 

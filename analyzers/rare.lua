@@ -55,7 +55,8 @@ local function thousands(n)
 end
 
 function loop(msg)
-  local ts, src = msg.timestamp, msg.src_ip
+  local fields = mle.fields(msg)
+  local ts, src = fields.timestamp, fields.src_ip
   if ts == nil or src == nil then return end
   -- a host's first events are a bare count (most sources send a few: a table per
   -- source would make the garbage collector walk a million small tables)
@@ -104,8 +105,8 @@ function loop(msg)
   end
   h.n = n + 1
 
-  if msg.event_type == "alert" then
-    local alert = msg.alert
+  if fields.event_type == "alert" then
+    local alert = fields.alert
     local sid = alert and alert.signature_id
     if sid ~= nil then
       local sigs, alerts = h.sigs, h.alerts

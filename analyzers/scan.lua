@@ -135,13 +135,14 @@ local function port_name(key)
 end
 
 function loop(msg)
-  local f = msg.flow
+  local fields = mle.fields(msg)
+  local f = fields.flow
   if f == nil then return end
-  local dst = msg.dest_ip
+  local dst = fields.dest_ip
   if dst == nil or ignored_dest(dst) then return end
-  local t = epoch(f.start or msg.timestamp)
+  local t = epoch(f.start or fields.timestamp)
   if t == nil then return end
-  local src, proto = msg.src_ip, msg.proto
+  local src, proto = fields.src_ip, fields.proto
   local toclient = f.pkts_toclient or 0
 
   local code = PROTO_CODE[proto]
@@ -163,9 +164,9 @@ function loop(msg)
     return
   end
 
-  local dport = msg.dest_port
+  local dport = fields.dest_port
   if dport == nil then return end
-  if code == 1 and udp_reply(msg.src_port, dport) then return end
+  if code == 1 and udp_reply(fields.src_port, dport) then return end
   local unanswered
   if toclient == 0 then
     unanswered = true

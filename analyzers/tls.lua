@@ -131,7 +131,8 @@ end
 local function short(hash) return #hash > 12 and sub(hash, 1, 8) .. "..." or hash end
 
 function loop(msg)
-  local tls = msg.tls
+  local fields = mle.fields(msg)
+  local tls = fields.tls
   if tls == nil then return end
   local subject, issuer, notbefore, notafter, sni, version, ja3, ja4 =
     tls.subject, tls.issuerdn, tls.notbefore, tls.notafter, tls.sni, tls.version, tls.ja3, tls.ja4
@@ -143,7 +144,7 @@ function loop(msg)
 
   if subject ~= nil then
     local cn = cn_of(subject)
-    local now = utc_of(msg.timestamp or "")
+    local now = utc_of(fields.timestamp or "")
     if now then
       if notafter ~= nil and notafter < now then
         add(s.w_expired, "certificate " .. describe(cn, subject, sni) .. " expired " .. notafter)
@@ -168,7 +169,7 @@ function loop(msg)
   end
 
   -- novelty for this host and rarity on this worker
-  local src = msg.src_ip
+  local src = fields.src_ip
   -- a host's first sessions are a bare count (most sources send one or two: a table
   -- per source would make the garbage collector walk a million small tables)
   local h = hosts:get(src)

@@ -20,7 +20,8 @@
 -- mle.set_priority makes the result the event's mle.priority (instead of the highest
 -- finding score); past `threshold` it is a finding whose reason lists what contributed:
 --   "beacon 0.97 + dga 0.91 on 10.0.0.5 within 40 min"
--- Events without any evidence get no priority and cost three field reads.
+-- Events without any evidence get no priority and cost two field reads (msg.mle and its
+-- findings; the event type comes with mle.fields).
 
 analyzer = { event_types = "*", order = 90 }
 
@@ -93,14 +94,17 @@ local function by_weight(x, y)
 end
 
 function loop(msg)
+  local fields = mle.fields(msg)
   local a = msg.mle
   local findings = a and a.findings
   local alert
+  local is_alert = fields.event_type == "alert"
   if findings == nil then
-    alert = msg.alert
+    if not is_alert then return end
+    alert = fields.alert
     if alert == nil then return end
-  else
-    alert = msg.event_type == "alert" and msg.alert or nil
+  elseif is_alert then
+    alert = fields.alert
   end
 
   -- this event's evidence: {source, raw score, weighted, note}
@@ -127,8 +131,8 @@ function loop(msg)
   own = 1 - own
 
   -- the host's other evidence within the window, then this event's added to it
-  local src = msg.src_ip or "?"
-  local t = epoch(msg.timestamp)
+  local src = fields.src_ip or "?"
+  local t = epoch(fields.timestamp)
   local h = hosts:get(src)
   if h == nil then
     h = {}

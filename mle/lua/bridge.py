@@ -56,6 +56,19 @@ def lua_items(obj: Any) -> Any:
     raise TypeError("pairs: this value is not a table")
 
 
+def common_fields(event: Any) -> tuple:
+    """``mle.fields``: the record's event_type, timestamp, flow_id, src_ip, src_port,
+    dest_ip, dest_port, proto and app_proto, and its flow, dns, tls, http and alert
+    objects, in one call (nil where absent). Each value returned costs about a third
+    of a separate ``msg.field`` read."""
+    if type(event) is not dict:
+        raise TypeError("mle.fields: the argument must be an event")
+    get = event.get
+    return (get("event_type"), get("timestamp"), get("flow_id"), get("src_ip"), get("src_port"),
+            get("dest_ip"), get("dest_port"), get("proto"), get("app_proto"),
+            get("flow"), get("dns"), get("tls"), get("http"), get("alert"))
+
+
 def lua_len(obj: Any) -> int:
     """``#value``: the length of a list, 0 for a dict (as for a Lua hash table)."""
     return len(obj) if type(obj) is list else 0
@@ -280,13 +293,18 @@ class EventTracker:
         ``priority`` is true (``mle.set_priority``): then the score is the priority."""
         if type(event) is not dict:
             raise TypeError("mle.score: the first argument must be an event")
-        if type(score) not in (int, float) or score != score:
+        kind = type(score)
+        if (kind is not float and kind is not int) or score != score:
             raise TypeError("mle.score: the score must be a number")
         score = 1.0 if score > 1 else 0.0 if score < 0 else float(score)
-        if "mle" not in event:  # the usual case: this event's first annotation
+        # Every analyzer calls this on nearly every event: the common cases below do
+        # inline what _annotation, _member and lua_setitem would (measured: 1.7 -> 0.8 us
+        # for an event's first score, 0.95 -> 0.45 for the next ones).
+        fresh = self._fresh
+        annotation = event.get("mle")
+        if annotation is None:  # the usual case: this event's first annotation
             scores = {analyzer: score}
             annotation = {"scores": scores}
-            fresh = self._fresh
             fresh[id(scores)] = scores
             fresh[id(annotation)] = annotation
             if reason is not None:
@@ -297,8 +315,22 @@ class EventTracker:
                 annotation["findings"] = findings
             if reason is not None or priority:  # the first finding's score, or set_priority's
                 annotation["priority"] = score
-            self.lua_setitem(event, "mle", annotation)
+            oid = id(event)
+            if oid in self._roots and oid not in self._modified and "mle" not in event:
+                added = self._added.get(oid)  # a new top-level key of a record: lua_setitem's bookkeeping
+                if added is None:
+                    self._added[oid] = ["mle"]
+                else:
+                    added.append("mle")
+                event["mle"] = annotation
+            else:
+                self.lua_setitem(event, "mle", annotation)
             return score
+        if reason is None and not priority and id(annotation) in fresh:  # a later score
+            scores = annotation.get("scores")
+            if type(scores) is dict:
+                scores[analyzer] = score
+                return score
         annotation = self._annotation(event)
         self._member(annotation, "scores", dict)[analyzer] = score
         if reason is not None:

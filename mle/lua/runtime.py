@@ -26,7 +26,7 @@ import orjson
 
 from mle.errors import ScriptLoadError
 from mle.lua.analysis import runs_ahead_safely
-from mle.lua.bridge import JSON_NULL, EventTracker, lua_getitem, lua_items, lua_len
+from mle.lua.bridge import JSON_NULL, EventTracker, common_fields, lua_getitem, lua_items, lua_len
 from mle.root import Root
 
 log = logging.getLogger("mle.lua")
@@ -145,6 +145,7 @@ class LuaEngine:
                 "http_get": self._http_get,
                 "dnslookup": self._dnslookup,
                 "annotate": self.tracker.annotate,
+                "fields": common_fields,
                 "annotate_error": self.tracker.annotate_error,
                 "worker_id": self.worker_id,
                 "max_memory_kb": self.max_memory_mb * 1024,

@@ -432,6 +432,50 @@ def test_mle_set_priority_on_a_fresh_event_without_reason(run):
     assert h.events("out")[0]["mle"] == {"scores": {"a": 0.25}, "priority": 0.25}
 
 
+def test_an_event_whose_mle_is_null_gets_one_annotation(run):
+    h = run("function loop(msg) mle.score(msg, 0.5); dragonfly.output_event(default_output, msg) end",
+            ['{"event_type":"dns","mle":null}'])
+    assert h.outputs["out"] == [b'{"event_type":"dns","mle":{"scores":{"a":0.5}}}']
+
+
+FLOW = ('{"timestamp":"2024-01-01T00:00:00.000001+0000","flow_id":1234567890123456789,"event_type":"flow",'
+        '"src_ip":"10.0.0.1","src_port":50000,"dest_ip":"192.0.2.1","dest_port":443,"proto":"TCP",'
+        '"app_proto":"tls","flow":{"bytes_toserver":12}}')
+
+
+def test_mle_fields_is_one_table_of_the_records_fields_shared_along_the_chain(run):
+    h = run(
+        """
+        function loop(msg)
+          local f = mle.fields(msg)
+          msg.seen = { f.event_type, f.timestamp, f.flow_id, f.src_ip, f.src_port, f.dest_ip, f.dest_port,
+                       f.proto, f.app_proto, f.flow.bytes_toserver }
+          msg.absent = f.dns == nil and f.tls == nil and f.http == nil and f.alert == nil
+          msg.flow.pkts_toserver = 3       -- the objects are the record's own
+          msg.live = f.flow.pkts_toserver
+          msg.src_ip = "10.9.9.9"          -- replaced in the record: the table keeps what it read
+          local t = { event_type = "x" }
+          msg.own = mle.fields(t) == t     -- a table the script built is its own fields table
+          dragonfly.analyze_event("b", msg)
+        end""",
+        [FLOW],
+        b="""
+        function loop(msg)
+          msg.b_saw = mle.fields(msg).src_ip
+          local ok, err = pcall(mle.fields, 42)
+          msg.refused = not ok and err
+          dragonfly.output_event(default_output, msg)
+        end""",
+    )
+    out = h.events("out")[0]
+    assert out["seen"] == ["flow", "2024-01-01T00:00:00.000001+0000", 1234567890123456789, "10.0.0.1", 50000,
+                           "192.0.2.1", 443, "TCP", "tls", 12]
+    assert out["live"] == 3 and out["flow"] == {"bytes_toserver": 12, "pkts_toserver": 3}
+    assert out["absent"] is True and out["own"] is True
+    assert out["src_ip"] == "10.9.9.9" and out["b_saw"] == "10.0.0.1"
+    assert "mle.fields: the argument must be an event" in out["refused"]
+
+
 def test_print_goes_to_the_log_with_the_script_name(run, caplog):
     caplog.set_level(logging.INFO, logger="mle.script")
     run('function loop(msg) print("hello", msg.event_type) end')
