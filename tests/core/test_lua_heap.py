@@ -13,6 +13,7 @@ from __future__ import annotations
 import gc
 
 import orjson
+import pytest
 
 HELLO = """
 function setup()
@@ -64,14 +65,21 @@ def test_the_heap_does_not_grow_with_the_number_of_events(make_root, harness):
     assert h.stats("eve")["n_err"] == h.stats("hello")["n_err"] == 0
 
 
-def test_the_records_of_finished_events_are_freed(make_root, harness):
+# the same, reading the event's fields through mle.fields (a table per record the kernel keeps)
+HELLO_WITH_STATE_AND_FIELDS = HELLO_WITH_STATE.replace(
+    '"INCR count:" .. msg.event_type', '"INCR count:" .. mle.fields(msg).event_type .. mle.fields(msg).flow.x')
+assert HELLO_WITH_STATE_AND_FIELDS != HELLO_WITH_STATE
+
+
+@pytest.mark.parametrize("analyzer", [HELLO_WITH_STATE, HELLO_WITH_STATE_AND_FIELDS], ids=["msg", "mle.fields"])
+def test_the_records_of_finished_events_are_freed(make_root, harness, analyzer):
     # Lua's wrappers hold the decoded records (Python dicts) until a collection. With
     # large long-lived state (an analyzer's per-host tables), Lua's own collector waits
     # for the heap to grow by a fifth or more, tens of thousands of events; the worker
     # runs a collection every few thousand events, so at most that many stay alive
-    h = harness(make_root(CONFIG, inputs={"filter.lua": FILTER}, analyzers={"hello.lua": HELLO_WITH_STATE}))
-    batch = [orjson.dumps({"event_type": "dns", "src_ip": f"10.0.0.{i}", "flow_id": i, "held": [i]})
-             for i in range(256)]
+    h = harness(make_root(CONFIG, inputs={"filter.lua": FILTER}, analyzers={"hello.lua": analyzer}))
+    batch = [orjson.dumps({"event_type": "dns", "src_ip": f"10.0.0.{i}", "flow_id": i, "held": [i],
+                           "flow": {"x": "y", "held": [i]}}) for i in range(256)]
     for _ in range(500):  # 128,000 events
         h.push(batch)
         h.outputs.clear()
