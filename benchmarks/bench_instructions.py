@@ -6,9 +6,10 @@ not drift with the machine.
 
 The shared machines these benchmarks run on drift by tens of percent within minutes,
 so a CPU-time A/B of a change worth a few percent needs many interleaved passes. An
-instruction count is the same from run to run (within ~0.5 %), so it says at once
-whether a change to the per-event path does less work (it does not see cache misses
-or system calls: confirm a win in time with the other benchmarks).
+instruction count is the same from run to run (within about 1 %; a difference of two
+figures moves more), so it says at once whether a change to the per-event path does
+less work (it does not see cache misses or system calls: confirm a win in time with
+the other benchmarks).
 
 Each figure runs one worker in a child process (as ``bench_rounds.py`` does: the
 private Redis, batches of 256 lines of the reference workload, no source or sink
