@@ -124,9 +124,12 @@ local function lookup_domain(name)
   return nil
 end
 
--- the list entry for name or one of its parent domains, remembered
+-- the list entry for name or one of its parent domains, remembered (names of up to
+-- MEMO_NAME bytes: the memo stays small whatever the hostnames)
+local MEMO_NAME = 256
 local function domain_hit(name)
   if name == nil or n_domains == 0 then return nil end
+  if type(name) ~= "string" or #name > MEMO_NAME then return lookup_domain(name) end
   local hit = memo_hit[name]
   if hit == false then return nil end
   if hit then return hit, memo_listed[name] end

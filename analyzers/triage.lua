@@ -3,7 +3,8 @@
 -- Runs last (order 90) on every event type. The evidence on an event is
 --   * each finding of the analyzers before it (msg.mle.findings), weighted per analyzer
 --     (`weights`; `default_weight` for the others);
---   * a Suricata alert on the event: the larger of its severity's value (`severity`:
+--   * a Suricata alert on the event (an alert record, or a drop record that carries one):
+--     the larger of its severity's value (`severity`:
 --     1 -> 0.8, 2 -> 0.5, 3 -> 0.25) and its Emerging Threats class's (the word after
 --     "ET ": MALWARE, TROJAN, CNC, ... 0.95; JA3 0.6; SCAN 0.4; `classes`).
 -- The event's own priority is the noisy-OR of its evidence, 1 - prod(1 - w * score)
@@ -98,7 +99,8 @@ function loop(msg)
   local a = msg.mle
   local findings = a and a.findings
   local alert
-  local is_alert = fields.event_type == "alert"
+  local et = fields.event_type
+  local is_alert = et == "alert" or et == "drop"   -- a drop record carries its alert too
   if findings == nil then
     if not is_alert then return end
     alert = fields.alert

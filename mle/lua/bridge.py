@@ -326,7 +326,7 @@ class EventTracker:
             else:
                 self.lua_setitem(event, "mle", annotation)
             return score
-        if reason is None and not priority and id(annotation) in fresh:  # a later score
+        if reason is None and not priority and type(annotation) is dict and id(annotation) in fresh:  # a later score
             scores = annotation.get("scores")
             if type(scores) is dict:
                 scores[analyzer] = score

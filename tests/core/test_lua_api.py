@@ -438,6 +438,17 @@ def test_an_event_whose_mle_is_null_gets_one_annotation(run):
     assert h.outputs["out"] == [b'{"event_type":"dns","mle":{"scores":{"a":0.5}}}']
 
 
+def test_a_score_after_the_script_replaced_its_annotation_with_a_list(run):
+    h = run("""
+        function loop(msg)
+          mle.finding(msg, 0.5, "r")
+          msg.mle = msg.mle.findings   -- the engine's own list, now where the annotation was
+          mle.score(msg, 0.6)
+          dragonfly.output_event(default_output, msg)
+        end""")
+    assert h.events("out")[0]["mle"] == {"scores": {"a": 0.6}}
+
+
 FLOW = ('{"timestamp":"2024-01-01T00:00:00.000001+0000","flow_id":1234567890123456789,"event_type":"flow",'
         '"src_ip":"10.0.0.1","src_port":50000,"dest_ip":"192.0.2.1","dest_port":443,"proto":"TCP",'
         '"app_proto":"tls","flow":{"bytes_toserver":12}}')
@@ -453,6 +464,10 @@ def test_mle_fields_is_one_table_of_the_records_fields_shared_along_the_chain(ru
           msg.absent = f.dns == nil and f.tls == nil and f.http == nil and f.alert == nil
           msg.flow.pkts_toserver = 3       -- the objects are the record's own
           msg.live = f.flow.pkts_toserver
+          local ok, err = pcall(function() f.src_ip = "192.0.2.66" end)
+          msg.write = not ok and err
+          rawset(f, "src_ip", "192.0.2.66")    -- stays in this script's own table
+          msg.meta = getmetatable(f)
           msg.src_ip = "10.9.9.9"          -- replaced in the record: the table keeps what it read
           local t = { event_type = "x" }
           msg.own = mle.fields(t) == t     -- a table the script built is its own fields table
@@ -471,6 +486,7 @@ def test_mle_fields_is_one_table_of_the_records_fields_shared_along_the_chain(ru
     assert out["seen"] == ["flow", "2024-01-01T00:00:00.000001+0000", 1234567890123456789, "10.0.0.1", 50000,
                            "192.0.2.1", 443, "TCP", "tls", 12]
     assert out["live"] == 3 and out["flow"] == {"bytes_toserver": 12, "pkts_toserver": 3}
+    assert "mle.fields: the table is read-only" in out["write"] and out["meta"] is False
     assert out["absent"] is True and out["own"] is True
     assert out["src_ip"] == "10.9.9.9" and out["b_saw"] == "10.0.0.1"
     assert "mle.fields: the argument must be an event" in out["refused"]

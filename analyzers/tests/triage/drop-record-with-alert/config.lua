@@ -1,0 +1,1 @@
+mle = { shard_key = "src_ip" }
