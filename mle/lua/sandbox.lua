@@ -514,8 +514,8 @@ local function make_mle(S)
   local tag = S.tag
   local home_net = {}
   for i = 1, #HOME_NET do home_net[i] = HOME_NET[i] end
-  local lib = { tag = tag, worker = H.worker_id, route = K.route, fields = K.fields, settings = make_settings(S), home_net = home_net,
-                evaluating = h_features ~= nil, features = no_features }
+  local lib = { tag = tag, worker = H.worker_id, route = K.route, fields = K.fields, settings = make_settings(S),
+                home_net = home_net, evaluating = h_features ~= nil, features = no_features }
   if h_features ~= nil then
     function lib.features(msg, values)
       if rawtype(values) ~= "table" then error("mle.features: the features must be a table {name = value}", 2) end

@@ -454,7 +454,7 @@ FLOW = ('{"timestamp":"2024-01-01T00:00:00.000001+0000","flow_id":12345678901234
         '"app_proto":"tls","flow":{"bytes_toserver":12}}')
 
 
-def test_mle_fields_is_one_table_of_the_records_fields_shared_along_the_chain(run):
+def test_mle_fields_gives_every_script_the_records_fields_read_only(run):
     h = run(
         """
         function loop(msg)

@@ -38,10 +38,11 @@ end
 
 -- loop(msg) runs once per event of the declared types; msg is the EVE record
 -- (msg.dns.rrname, msg.src_ip, ...; each read is a call into Python, and mle.fields(msg)
--- gives src_ip, dest_port, ... in one table the analyzers share). What must outlive an event goes to Redis, not to
--- Lua variables: each worker has its own Lua state, and one client's events reach
--- several workers. Update state with one atomic command (INCR, HINCRBY, a
--- require "mle.shared" unit), never GET then SET: other events run in between.
+-- gives src_ip, dest_port, dns, ... from one call the analyzers share). What must
+-- outlive an event goes to Redis, not to Lua variables: each worker has its own Lua
+-- state, and one client's events reach several workers. Update state with one atomic
+-- command (INCR, HINCRBY, a require "mle.shared" unit), never GET then SET: other
+-- events run in between.
 function loop(msg)
   local dns = msg.dns
   -- a query: dns.type "query" in Suricata 7 (EVE dns version 2), "request" in Suricata 8
