@@ -21,8 +21,8 @@
 -- mle.set_priority makes the result the event's mle.priority (instead of the highest
 -- finding score); past `threshold` it is a finding whose reason lists what contributed:
 --   "beacon 0.97 + dga 0.91 on 10.0.0.5 within 40 min"
--- Events without any evidence get no priority and cost two field reads (msg.mle and its
--- findings; the event type comes with mle.fields).
+-- Events without any evidence get no priority and cost no field read (mle.has_findings
+-- answers in Lua; the event type comes with mle.fields).
 
 analyzer = { event_types = "*", order = 90 }
 
@@ -96,11 +96,12 @@ end
 
 function loop(msg)
   local fields = mle.fields(msg)
+  local et = fields.event_type
+  local is_alert = et == "alert" or et == "drop"   -- a drop record carries its alert too
+  if not is_alert and not mle.has_findings(msg) then return end
   local a = msg.mle
   local findings = a and a.findings
   local alert
-  local et = fields.event_type
-  local is_alert = et == "alert" or et == "drop"   -- a drop record carries its alert too
   if findings == nil then
     if not is_alert then return end
     alert = fields.alert

@@ -249,6 +249,7 @@ class Worker:
         roots = tracker.roots  # id(record) -> (record, original text): see EventTracker.track
         events: list[Any] = []
         append = events.append
+        annotated: list[int] = []  # 1-based indexes of records that arrived with an mle annotation
         source = f"input {input_tag}"
         for line in lines:
             # the usual case inline (a call per line costs more than the check); anything
@@ -261,11 +262,15 @@ class Worker:
                 if type(record) is dict:
                     roots[id(record)] = (record, line)
                     append(record)
+                    if "mle" in record:
+                        annotated.append(len(events))
                     continue
             record, raw, reason, detail = decoder.decode(line)
             if record is not None:
                 roots[id(record)] = (record, raw)
                 append(record)
+                if "mle" in record:
+                    annotated.append(len(events))
             elif not line.strip():
                 self.blank_lines += 1
             else:
@@ -275,7 +280,8 @@ class Worker:
         if events:
             lane_key = self._lane_key
             lanes = [lane_key(e) if e is not None else None for e in events] if lane_key else None
-            self._run(lambda: self.engine.run_batch(events, self.input_scripts[input_tag], lanes), events, source)
+            self._run(lambda: self.engine.run_batch(events, self.input_scripts[input_tag], lanes, annotated),
+                      events, source)
 
     def feedback(self, verdict: dict) -> tuple[int, BatchResult]:
         """Run an analyst's verdict on an event through every analyzer that learns from

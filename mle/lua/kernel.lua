@@ -118,6 +118,12 @@ local unknown_tags = {}     -- "a:tag" / "o:tag" -> count of events sent there
 K.scripts = scripts
 
 local MAX_HOPS = 32            -- analyzers one event may pass through (a routing loop ends here)
+-- A routed event goes straight on to the next analyzer on its route, as a nested call
+-- instead of a queued item, when that analyzer runs plain (no coroutine, no sequence
+-- to wait in), up to MAX_INLINE deep. Each analyzer still sees its events in arrival
+-- order; a plain script cannot tell the difference. Saves the queue's bookkeeping.
+local MAX_INLINE = 8
+local inline_depth = 0
 local MAX_WORK = 1000000       -- (script, event) items one batch may queue
 
 local function lookup(map, tag)
@@ -957,7 +963,7 @@ end
 
 local function clear_queue()
   for i = 1, q_tail do q_s[i], q_m[i], q_h[i], q_o[i], q_a[i], q_k[i] = nil, nil, nil, nil, nil, nil end
-  q_head, q_tail, work = 1, 0, 0
+  q_head, q_tail, work, inline_depth = 1, 0, 0, 0
 end
 
 -- process queued work until nothing is left, flushing Redis between rounds
@@ -1087,6 +1093,20 @@ function K.fields(m)
   return setmetatable({}, view)
 end
 
+-- mle.has_findings(msg): false when no analyzer made a finding on this event here
+-- (mle.finding, mle.set_priority with a reason) and it did not arrive annotated, so a
+-- script can skip reading msg.mle (a call into Python, and a wrapper for its value)
+-- on the many events that have none. Weak keys: the marks go with the records.
+local found = setmetatable({}, { __mode = "k" })
+function K.found(m) found[m] = true end
+function K.has_findings(m)
+  if rawtype(m) == "table" then
+    local a = rawget(m, "mle")
+    return rawtype(a) == "table" and rawget(a, "findings") ~= nil
+  end
+  return found[m] == true
+end
+
 -- mle.route(msg): start msg on the route of its event type
 function K.route(m)
   if m == nil then return end
@@ -1123,7 +1143,14 @@ route_on = function(S, m, hops, o, unsent)
     return true
   end
   route_at[m] = at
-  push(nxt, m, hops + 1, o)
+  if inline_depth < MAX_INLINE and not nxt.coro and not nxt.waitq and not trace then
+    if o then org_left[o] = org_left[o] + 1 end
+    inline_depth = inline_depth + 1
+    run_item(nxt, m, hops + 1, o, false, nil)
+    inline_depth = inline_depth - 1
+  else
+    push(nxt, m, hops + 1, o)
+  end
   return true
 end
 
@@ -1131,9 +1158,13 @@ end
 
 -- Run one batch through an input script. `events` is a Lua table whose slots
 -- hold decoded records (Python dicts) or nil for lines that were not valid JSON;
--- `lanes` (optional) each event's lane key (nil: a lane of its own).
-function K.run_batch(events, n, input_id, lanes)
+-- `lanes` (optional) each event's lane key (nil: a lane of its own); `annotated`
+-- (optional) the indexes of records that arrived with an mle annotation.
+function K.run_batch(events, n, input_id, lanes, annotated)
   local S = scripts[input_id]
+  if annotated then
+    for i = 1, #annotated do found[events[annotated[i]]] = true end
+  end
   if lanes then
     for i = 1, n do admit_origin(i, S, events[i], lanes[i]) end
   else
@@ -1366,6 +1397,7 @@ end
 -- forget queued work and pending commands after the kernel itself failed mid-batch
 function K.reset()
   q_s, q_m, q_h, q_o, q_a, q_k, q_head, q_tail, work = {}, {}, {}, {}, {}, {}, 1, 0, 0
+  inline_depth = 0
   org_left, org_lane, org_S, org_m, lane_busy, lane_q = {}, {}, {}, {}, {}, {}
   for _, S in pairs(scripts) do
     S.busy, S.inflight = false, nil

@@ -277,12 +277,16 @@ class LuaEngine:
         self.kernel.set_quarantined(script_id, flag)
 
     # running ------------------------------------------------------------------------
-    def run_batch(self, events: list, input_script: int, lanes: list | None = None) -> None:
+    def run_batch(self, events: list, input_script: int, lanes: list | None = None,
+                  annotated: list[int] | None = None) -> None:
         """Run decoded records (None for invalid lines) through an input script. With
         ``lanes`` (a key per event, None for an event of its own), the events of one
-        lane run one at a time, whole chain, in order (serial semantics per shard)."""
+        lane run one at a time, whole chain, in order (serial semantics per shard).
+        ``annotated``: the 1-based indexes of the records that arrived with an ``mle``
+        annotation (``mle.has_findings`` cannot rule those out)."""
         table_from = self._table_from
-        self.kernel.run_batch(table_from(events), len(events), input_script, lanes and table_from(lanes))
+        self.kernel.run_batch(table_from(events), len(events), input_script, lanes and table_from(lanes),
+                              annotated and table_from(annotated))
 
     def run_feedback(self, value: dict) -> int:
         """Hand an analyst's verdict to every analyzer that defines ``feedback(fb)``;

@@ -439,6 +439,7 @@ end
 -- call; a table a script built itself is annotated here, in the same shape.
 
 local h_annotate = H.annotate
+local k_found = K.found
 
 local function annotation(msg)
   local a = msg.mle
@@ -514,7 +515,8 @@ local function make_mle(S)
   local tag = S.tag
   local home_net = {}
   for i = 1, #HOME_NET do home_net[i] = HOME_NET[i] end
-  local lib = { tag = tag, worker = H.worker_id, route = K.route, fields = K.fields, settings = make_settings(S),
+  local lib = { tag = tag, worker = H.worker_id, route = K.route, fields = K.fields, has_findings = K.has_findings,
+                settings = make_settings(S),
                 home_net = home_net, evaluating = h_features ~= nil, features = no_features }
   if h_features ~= nil then
     function lib.features(msg, values)
@@ -536,7 +538,9 @@ local function make_mle(S)
   function lib.finding(msg, score, reason)
     if rawtype(reason) ~= "string" then error("mle.finding: reason must be a string", 2) end
     if rawtype(msg) == "table" then return annotate_table(msg, tag, score, reason) end
-    return h_annotate(msg, tag, score, reason)
+    score = h_annotate(msg, tag, score, reason)
+    k_found(msg)
+    return score
   end
   -- the event's overall priority, decided by this analyzer (a triage that combines the
   -- others): its score, a finding when there is a reason, and mle.priority = score
@@ -544,7 +548,9 @@ local function make_mle(S)
   function lib.set_priority(msg, score, reason)
     if reason ~= nil and rawtype(reason) ~= "string" then error("mle.set_priority: reason must be a string", 2) end
     if rawtype(msg) == "table" then return annotate_table(msg, tag, score, reason, true) end
-    return h_annotate(msg, tag, score, reason, true)
+    score = h_annotate(msg, tag, score, reason, true)
+    if reason ~= nil then k_found(msg) end
+    return score
   end
   return lib
 end

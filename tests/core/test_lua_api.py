@@ -492,6 +492,34 @@ def test_mle_fields_gives_every_script_the_records_fields_read_only(run):
     assert "mle.fields: the argument must be an event" in out["refused"]
 
 
+def test_mle_has_findings_tells_whether_msg_mle_can_hold_findings(run):
+    h = run(
+        """
+        function loop(msg)
+          msg.before = mle.has_findings(msg)
+          mle.score(msg, 0.2)
+          msg.after_score = mle.has_findings(msg)
+          if msg.i == 1 then mle.finding(msg, 0.9, "odd") end
+          if msg.i == 2 then mle.set_priority(msg, 0.7, "decided") end
+          if msg.i == 3 then mle.set_priority(msg, 0.1) end
+          local t = { mle = { findings = { { analyzer = "x", score = 1, reason = "r" } } } }
+          msg.own_table = mle.has_findings(t) and not mle.has_findings({})
+          dragonfly.analyze_event("b", msg)
+        end""",
+        ['{"event_type":"dns","i":1}', '{"event_type":"dns","i":2}', '{"event_type":"dns","i":3}',
+         '{"event_type":"dns","i":4,"mle":{"findings":[{"analyzer":"upstream","score":1,"reason":"r"}]}}'],
+        b="""
+        function loop(msg)
+          msg.in_b = mle.has_findings(msg)
+          dragonfly.output_event(default_output, msg)
+        end""",
+    )
+    seen = {e["i"]: (e["before"], e["after_score"], e["in_b"], e["own_table"]) for e in h.events("out")}
+    # a finding (or a priority with a reason) made here, or an annotation the record came with
+    assert seen == {1: (False, False, True, True), 2: (False, False, True, True),
+                    3: (False, False, False, True), 4: (True, True, True, True)}
+
+
 def test_print_goes_to_the_log_with_the_script_name(run, caplog):
     caplog.set_level(logging.INFO, logger="mle.script")
     run('function loop(msg) print("hello", msg.event_type) end')

@@ -49,6 +49,47 @@ def test_each_event_visits_the_analyzers_that_want_its_type_in_order(make_root, 
     assert {row["tag"] for row in h.worker.script_stats()} >= {"dns-first", "everything", "dns-and-tls", "last"}
 
 
+def counts(name: str, order: int, redis: bool = False) -> str:
+    """A routed analyzer that numbers the events it sees and appends its name to msg.seen
+    (with ``redis``, it also counts them in Redis with a read-modify-write, so it runs in
+    a coroutine, and the count is right only if the events of a flow run one at a time)."""
+    connect = "local c = assert(hiredis.connect())" if redis else ""
+    incr = (f'local v = (tonumber(c:command("GET", "{name}")) or 0) + 1\n'
+            f'  c:command("SET", "{name}", v)\n  msg["{name}_redis"] = v') if redis else ""
+    return f"""
+analyzer = {{ event_types = "*", order = {order} }}
+{connect}
+local n = 0
+function loop(msg)
+  n = n + 1
+  msg["{name}"] = n
+  {incr}
+  local seen = msg.seen or {{}}
+  seen[#seen + 1] = "{name}"
+  msg.seen = seen
+end
+"""
+
+
+def test_a_long_route_through_plain_and_redis_analyzers_keeps_every_analyzer_in_arrival_order(
+        make_root, harness):
+    # 14 analyzers, the sixth talking to Redis: an event goes from one plain analyzer to
+    # the next as a nested call (at most 8 deep, then through the queue) and waits for its
+    # Redis replies in between; each analyzer must still see the events in arrival order,
+    # and the events of one flow must run one at a time, whole route
+    names = [f"a{i:02d}" for i in range(14)]
+    analyzers = {f"{name}.lua": counts(name, 10 + i, redis=(i == 5)) for i, name in enumerate(names)}
+    root = make_root(CONFIG, inputs={"route.lua": ROUTE}, analyzers=analyzers)
+    h = harness(root)
+    h.push([f'{{"event_type":"dns","flow_id":7,"i":{i}}}' for i in range(1, 301)])
+    out = sorted(h.events("out"), key=lambda e: e["i"])
+    assert [e["i"] for e in out] == list(range(1, 301))
+    for event in out:
+        assert event["seen"] == names
+        assert all(event[name] == event["i"] for name in names)
+        assert event["a05_redis"] == event["i"]
+
+
 def test_a_failing_routed_analyzer_costs_only_its_own_result(make_root, harness):
     root = make_root(CONFIG, inputs={"route.lua": ROUTE}, analyzers={
         "broken.lua": visits("broken", '"*"', order=1, body='error("no luck")'),
