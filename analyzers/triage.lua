@@ -1,6 +1,7 @@
 -- triage: one priority per event, from everything the analyzers before it found.
 --
--- Runs last (order 90) on every event type. The evidence on an event is
+-- Runs last (order 90) on alert and drop records and on every other event that has a
+-- finding by then (with_findings: the rest never reach it). The evidence on an event is
 --   * each finding of the analyzers before it (msg.mle.findings), weighted per analyzer
 --     (`weights`; `default_weight` for the others);
 --   * a Suricata alert on the event (an alert record, or a drop record that carries one):
@@ -24,7 +25,7 @@
 -- Events without any evidence get no priority and cost no field read (mle.has_findings
 -- answers in Lua; the event type comes with mle.fields).
 
-analyzer = { event_types = "*", order = 90 }
+analyzer = { event_types = { "alert", "drop" }, with_findings = true, order = 90 }
 
 local s = mle.settings{
   threshold = 0.5,          -- a triage finding from this priority

@@ -15,13 +15,14 @@ end
 
 function loop(msg)
   if msg == nil then return end
-  if msg.event_type == nil then
+  local event_type = msg.event_type
+  if event_type == nil then
     dragonfly.log_event({ dropped = "record without event_type", timestamp = msg.timestamp })
     return
   end
   if default_analyzer then
     dragonfly.analyze_event(default_analyzer, msg)
   else
-    mle.route(msg)
+    mle.route(msg, event_type)
   end
 end

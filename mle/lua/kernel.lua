@@ -1021,7 +1021,11 @@ function K.read_declaration(decl)
   end
   local order = rawget(decl, "order")
   if order ~= nil and rawtype(order) ~= "number" then return nil, "analyzer.order must be a number" end
-  return { event_types = out, order = order or 50 }
+  local with_findings = rawget(decl, "with_findings")
+  if with_findings ~= nil and rawtype(with_findings) ~= "boolean" then
+    return nil, "analyzer.with_findings must be true or false"
+  end
+  return { event_types = out, order = order or 50, with_findings = with_findings == true }
 end
 
 local function route_sort(a, b)
@@ -1029,9 +1033,24 @@ local function route_sort(a, b)
   return a.tag < b.tag
 end
 
+-- An analyzer declared with `with_findings = true` is also on the route of every other
+-- event type, taking only the events that have a finding when the route reaches it
+-- (list.cond[S]: a combiner such as triage costs nothing on the others).
+local function add_conditional(list, extra)
+  for _, S in ipairs(extra) do
+    local on = false
+    for _, other in ipairs(list) do on = on or other == S end
+    if not on then
+      list[#list + 1] = S
+      list.cond = list.cond or {}
+      list.cond[S] = true
+    end
+  end
+end
+
 build_routes = function()
   routes = {}
-  local all, wanted = {}, {}
+  local all, wanted, extra = {}, {}, {}
   for _, S in pairs(scripts) do
     local d = S.declared
     if d and S.kind == "analyzer" then
@@ -1041,13 +1060,16 @@ build_routes = function()
           wanted[t][#wanted[t] + 1] = S
         end
       end
+      if d.with_findings then extra[#extra + 1] = S end
     end
   end
   for t, list in pairs(wanted) do
     for _, S in ipairs(all) do list[#list + 1] = S end
+    add_conditional(list, extra)
     table.sort(list, route_sort)
     routes[t] = list
   end
+  add_conditional(all, extra)
   table.sort(all, route_sort)
   routes["*"] = all
   route_outputs = {}
@@ -1107,19 +1129,38 @@ function K.has_findings(m)
   return found[m] == true
 end
 
--- mle.route(msg): start msg on the route of its event type
-function K.route(m)
+-- the position of the first analyzer from `at` on that takes event m (past the
+-- with_findings analyzers while m has no finding)
+local function route_step(list, at, m)
+  local cond = list.cond
+  if cond == nil then return at end
+  local S = list[at]
+  while S ~= nil and cond[S] and not K.has_findings(m) do
+    at = at + 1
+    S = list[at]
+  end
+  return at
+end
+
+-- mle.route(msg [, event_type]): start msg on the route of its event type (the caller
+-- may pass the type it read already: one call into Python less)
+function K.route(m, t)
   if m == nil then return end
   local rec = cur
   local S = rec.S
-  local t = m.event_type
+  if t == nil then
+    t = m.event_type
+  elseif rawtype(t) ~= "string" then
+    error("mle.route: the event type must be a string", 2)
+  end
   local list = (t ~= nil and routes[t]) or routes["*"]
   if rawequal(m, rec.m) then rec.fwd = true end
   rec.sent = true
   if S then S.n_out = S.n_out + 1 end
-  if list == nil or list[1] == nil then return route_end(m) end
-  route_of[m], route_at[m] = list, 1
-  push(list[1], m, (rec.hops or 0) + 1, rec.origin)
+  local at = list and route_step(list, 1, m)
+  if list == nil or list[at] == nil then return route_end(m) end
+  route_of[m], route_at[m] = list, at
+  push(list[at], m, (rec.hops or 0) + 1, rec.origin)
 end
 
 -- An item of S on event m is finished: the event goes on along its route. A declared
@@ -1135,7 +1176,7 @@ route_on = function(S, m, hops, o, unsent)
   local at = route_at[m]
   if list[at] ~= S then return false end
   S.n_out = S.n_out + 1
-  at = at + 1
+  at = route_step(list, at + 1, m)
   local nxt = list[at]
   if nxt == nil then
     route_of[m], route_at[m] = nil, nil

@@ -90,6 +90,22 @@ def test_a_long_route_through_plain_and_redis_analyzers_keeps_every_analyzer_in_
         assert event["a05_redis"] == event["i"]
 
 
+def test_an_input_script_may_name_the_route_it_sends_an_event_on(make_root, harness):
+    route = """function loop(msg)
+      if msg.as then mle.route(msg, msg.as) return end
+      local ok, err = pcall(mle.route, msg, 42)
+      msg.refused = err
+      mle.route(msg)
+    end"""
+    root = make_root(CONFIG, inputs={"route.lua": route}, analyzers={
+        "dns-only.lua": visits("dns-only", '{ "dns" }'), "tls-only.lua": visits("tls-only", '{ "tls" }')})
+    h = harness(root)
+    h.push(['{"event_type":"dns","as":"tls"}', '{"event_type":"dns"}'])
+    routed, plain = sorted(h.events("out"), key=lambda e: "as" in e, reverse=True)
+    assert routed["seen"] == ["tls-only"] and plain["seen"] == ["dns-only"]
+    assert "mle.route: the event type must be a string" in plain["refused"]
+
+
 def test_a_failing_routed_analyzer_costs_only_its_own_result(make_root, harness):
     root = make_root(CONFIG, inputs={"route.lua": ROUTE}, analyzers={
         "broken.lua": visits("broken", '"*"', order=1, body='error("no luck")'),
@@ -103,7 +119,22 @@ def test_a_failing_routed_analyzer_costs_only_its_own_result(make_root, harness)
     assert "no luck" in event["mle"]["errors"][0]["error"]
 
 
+def test_a_with_findings_analyzer_takes_its_types_and_every_event_with_a_finding(make_root, harness):
+    finder = visits("finder", '{ "dns" }', order=10, body='if msg.odd then mle.finding(msg, 0.9, "odd") end')
+    combiner = visits("combiner", '{ "alert" }, with_findings = true', order=90)
+    root = make_root(CONFIG, inputs={"route.lua": ROUTE}, analyzers={"finder.lua": finder, "combiner.lua": combiner})
+    h = harness(root)
+    h.push(['{"event_type":"dns","i":1}', '{"event_type":"dns","i":2,"odd":true}', '{"event_type":"alert","i":3}',
+            '{"event_type":"flow","i":4}',
+            '{"event_type":"flow","i":5,"mle":{"findings":[{"analyzer":"upstream","score":1,"reason":"r"}]}}'])
+    assert {e["i"]: e.get("seen") for e in h.events("out")} == {
+        1: ["finder"], 2: ["finder", "combiner"], 3: ["combiner"], 4: None, 5: ["combiner"],
+    }
+    assert {row["tag"]: row["n_in"] for row in h.worker.script_stats()}["combiner"] == 3
+
+
 @pytest.mark.parametrize(("declaration", "problem"), [
+    ('analyzer = { event_types = { "dns" }, with_findings = "yes" }', "analyzer.with_findings must be true or false"),
     ('analyzer = "dns"', "analyzer must be a table"),
     ("analyzer = { order = 3 }", "analyzer.event_types must be a list"),
     ('analyzer = { event_types = { "dns" }, order = "first" }', "analyzer.order must be a number"),

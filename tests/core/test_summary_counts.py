@@ -6,6 +6,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+import orjson
 import pytest
 
 from tests.conftest import REPO, run_mle, summary_rows
@@ -32,7 +33,11 @@ def test_the_shipped_sample_reconciles_and_a_second_replay_says_it_appended(tmp_
     rows = summary_rows(first.stderr)
     # the sample's record without an event_type: dropped by the input script (it logs it)
     assert rows["eve"] == {"kind": "input", "in": 2325, "out": 2324, "dropped": 1, "errors": 0, "redis": 0}
-    assert {k: rows["triage"][k] for k in ("in", "out", "dropped")} == {"in": 2324, "out": 2324, "dropped": 0}
+    # triage takes alerts and the events with a finding (with_findings), and scores each
+    events = map(orjson.loads, out.read_bytes().splitlines())
+    triaged = sum("triage" in (e.get("mle") or {}).get("scores", {}) for e in events)
+    assert {k: rows["triage"][k] for k in ("in", "out", "dropped")} == {"in": triaged, "out": triaged, "dropped": 0}
+    assert 300 < triaged < 2324
     assert f"output eve-mle: 2,324 lines -> {out}" in flat(first.stderr)
     assert "already held" not in flat(first.stderr)
     second = run_mle("replay", "-r", str(root), "--workers", workers)
