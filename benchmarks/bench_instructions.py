@@ -71,7 +71,7 @@ def child(scenario: str, events: int, extra_mle: str, analyzers: dict[str, str] 
     from mle.config import EngineSettings
 
     with open(workload(100_000), "rb") as eve:
-        lines = [line for line, _ in zip(eve, range(events), strict=False)]
+        lines = [line.rstrip(b"\n") for line, _ in zip(eve, range(events), strict=False)]  # as sources frame them
     with tempfile.TemporaryDirectory(prefix="mle-instr-") as base:
         root = make_root(Path(base), scenario, "file:///dev/null", f"file://{base}/out.json")
         folder = root / "analyzers"
