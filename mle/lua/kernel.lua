@@ -120,8 +120,9 @@ K.scripts = scripts
 local MAX_HOPS = 32            -- analyzers one event may pass through (a routing loop ends here)
 -- A routed event goes straight on to the next analyzer on its route, as a nested call
 -- instead of a queued item, when that analyzer runs plain (no coroutine, no sequence
--- to wait in), up to MAX_INLINE deep. Each analyzer still sees its events in arrival
--- order; a plain script cannot tell the difference. Saves the queue's bookkeeping.
+-- to wait in), up to MAX_INLINE deep, unless the finished analyzer sent the event on
+-- itself (dragonfly.analyze_event to a helper): that queued work runs first, as before.
+-- Saves the queue's bookkeeping.
 local MAX_INLINE = 8
 local inline_depth = 0
 local MAX_WORK = 1000000       -- (script, event) items one batch may queue
@@ -838,7 +839,7 @@ local function finish(rec, S, ok, err)
     sent = failed(S, rec.m, rec.fwd, rec.hops, rec.origin, rec.hook or "loop", err) or sent
   end
   if rec.hook == "loop" then
-    sent = route_on(S, rec.m, rec.hops, rec.origin, ok and not rec.fwd) or sent
+    sent = route_on(S, rec.m, rec.hops, rec.origin, ok and not rec.fwd, not sent) or sent
     if not sent then S.n_drop = S.n_drop + 1 end -- nothing went on after this event
   end
   if rec.adm then
@@ -948,7 +949,7 @@ local function run_item(S, m, hops, o, adm, hook)
   if hook == "loop" then S.n_in = S.n_in + 1 end
   if not S.coro then
     local ok, fwd, sent = run_plain(S, m, hops, o, fn, hook)
-    if hook == "loop" and not route_on(S, m, hops, o, ok and not fwd) and not sent then
+    if hook == "loop" and not route_on(S, m, hops, o, ok and not fwd, not sent) and not sent then
       S.n_drop = S.n_drop + 1 -- nothing went on after this event
     end
     if adm then next_in_sequence(S) end
@@ -1168,7 +1169,7 @@ end
 -- did not pass the event on itself (`unsent`) passes it to its default_analyzer or
 -- default_output, as a Dragonfly script would.
 -- Returns true when it sent the event on (counted in S's n_out).
-route_on = function(S, m, hops, o, unsent)
+route_on = function(S, m, hops, o, unsent, may_inline)
   local list = m ~= nil and route_of[m]
   if not list then
     return unsent and S.declared and pass_on(S, m, hops, o) or false
@@ -1184,7 +1185,7 @@ route_on = function(S, m, hops, o, unsent)
     return true
   end
   route_at[m] = at
-  if inline_depth < MAX_INLINE and not nxt.coro and not nxt.waitq and not trace then
+  if may_inline and inline_depth < MAX_INLINE and not nxt.coro and not nxt.waitq and not trace then
     if o then org_left[o] = org_left[o] + 1 end
     inline_depth = inline_depth + 1
     run_item(nxt, m, hops + 1, o, false, nil)

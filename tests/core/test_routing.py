@@ -7,6 +7,7 @@ from __future__ import annotations
 import pytest
 
 from mle.errors import ScriptLoadError
+from tests.conftest import REPO
 
 CONFIG = """
 inputs = { { tag = "eve", uri = "file://x", script = "route.lua" } }
@@ -104,6 +105,28 @@ def test_an_input_script_may_name_the_route_it_sends_an_event_on(make_root, harn
     routed, plain = sorted(h.events("out"), key=lambda e: "as" in e, reverse=True)
     assert routed["seen"] == ["tls-only"] and plain["seen"] == ["dns-only"]
     assert "mle.route: the event type must be a string" in plain["refused"]
+
+
+def test_a_helper_an_analyzer_calls_on_its_route_runs_before_the_next_routed_analyzer(make_root, harness):
+    config = CONFIG.replace("outputs =", 'analyzers = { { tag = "geo", script = "geo.lua" } }\noutputs =')
+    root = make_root(config, inputs={"route.lua": ROUTE}, analyzers={
+        "geo.lua": 'function loop(msg) msg.geo = "NL" end',
+        "dispatch.lua": 'analyzer = { event_types = "*", order = 10 }\n'
+                        'function loop(msg) dragonfly.analyze_event("geo", msg) end',
+        "user.lua": 'analyzer = { event_types = "*", order = 20 }\n'
+                    'function loop(msg) msg.geo_seen = msg.geo or "none" end'})
+    h = harness(root)
+    h.push(['{"event_type":"dns","i":1}'])
+    assert h.events("out") == [{"event_type": "dns", "i": 1, "geo": "NL", "geo_seen": "NL"}]
+
+
+def test_the_shipped_filter_routes_records_whose_event_type_is_not_a_string(make_root, harness):
+    root = make_root(CONFIG, inputs={"route.lua": (REPO / "inputs/suricata-filter.lua").read_text()},
+                     analyzers={"all.lua": visits("all", '"*"')})
+    h = harness(root)
+    h.push(['{"event_type":5}', '{"event_type":["dns"]}', '{"event_type":"dns"}'])
+    assert sorted(str(e["event_type"]) for e in h.events("out")) == ["5", "['dns']", "dns"]
+    assert all(e["seen"] == ["all"] for e in h.events("out"))
 
 
 def test_a_failing_routed_analyzer_costs_only_its_own_result(make_root, harness):
