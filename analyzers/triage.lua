@@ -99,8 +99,9 @@ function loop(msg)
   local fields = mle.fields(msg)
   local et = fields.event_type
   local is_alert = et == "alert" or et == "drop"   -- a drop record carries its alert too
-  if not is_alert and not mle.has_findings(msg) then return end
-  local a = msg.mle
+  local has_findings = mle.has_findings(msg)   -- answered in Lua: msg.mle is read only when true
+  if not is_alert and not has_findings then return end
+  local a = has_findings and msg.mle
   local findings = a and a.findings
   local alert
   if findings == nil then

@@ -23,6 +23,6 @@ function loop(msg)
   if default_analyzer then
     dragonfly.analyze_event(default_analyzer, msg)
   else
-    mle.route(msg, type(event_type) == "string" and event_type or nil)  -- (a string: read once)
+    mle.route(msg, event_type)  -- the type read above: the route need not read it again
   end
 end

@@ -964,7 +964,7 @@ end
 
 local function clear_queue()
   for i = 1, q_tail do q_s[i], q_m[i], q_h[i], q_o[i], q_a[i], q_k[i] = nil, nil, nil, nil, nil, nil end
-  q_head, q_tail, work, inline_depth = 1, 0, 0, 0
+  q_head, q_tail, work = 1, 0, 0
 end
 
 -- process queued work until nothing is left, flushing Redis between rounds
@@ -1122,38 +1122,32 @@ end
 -- on the many events that have none. Weak keys: the marks go with the records.
 local found = setmetatable({}, { __mode = "k" })
 function K.found(m) found[m] = true end
-function K.has_findings(m)
+local function has_findings(m)
   if rawtype(m) == "table" then
     local a = rawget(m, "mle")
     return rawtype(a) == "table" and rawget(a, "findings") ~= nil
   end
   return found[m] == true
 end
+K.has_findings = has_findings
 
 -- the position of the first analyzer from `at` on that takes event m (past the
 -- with_findings analyzers while m has no finding)
 local function route_step(list, at, m)
   local cond = list.cond
-  if cond == nil then return at end
-  local S = list[at]
-  while S ~= nil and cond[S] and not K.has_findings(m) do
-    at = at + 1
-    S = list[at]
-  end
+  if cond == nil or not cond[list[at]] or has_findings(m) then return at end
+  repeat at = at + 1 until not cond[list[at]]
   return at
 end
 
 -- mle.route(msg [, event_type]): start msg on the route of its event type (the caller
--- may pass the type it read already: one call into Python less)
+-- may pass the type it read already: one call into Python less); a type no analyzer
+-- declared, a string or not, takes the "*" route
 function K.route(m, t)
   if m == nil then return end
   local rec = cur
   local S = rec.S
-  if t == nil then
-    t = m.event_type
-  elseif rawtype(t) ~= "string" then
-    error("mle.route: the event type must be a string", 2)
-  end
+  if t == nil then t = m.event_type end
   local list = (t ~= nil and routes[t]) or routes["*"]
   if rawequal(m, rec.m) then rec.fwd = true end
   rec.sent = true

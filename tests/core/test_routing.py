@@ -92,19 +92,16 @@ def test_a_long_route_through_plain_and_redis_analyzers_keeps_every_analyzer_in_
 
 
 def test_an_input_script_may_name_the_route_it_sends_an_event_on(make_root, harness):
-    route = """function loop(msg)
-      if msg.as then mle.route(msg, msg.as) return end
-      local ok, err = pcall(mle.route, msg, 42)
-      msg.refused = err
-      mle.route(msg)
-    end"""
+    # the type given wins over the record's; one no analyzer declared (a number too) takes "*"
+    route = "function loop(msg) if msg.as ~= nil then mle.route(msg, msg.as) else mle.route(msg) end end"
     root = make_root(CONFIG, inputs={"route.lua": route}, analyzers={
-        "dns-only.lua": visits("dns-only", '{ "dns" }'), "tls-only.lua": visits("tls-only", '{ "tls" }')})
+        "dns-only.lua": visits("dns-only", '{ "dns" }'), "tls-only.lua": visits("tls-only", '{ "tls" }'),
+        "all.lua": visits("all", '"*"', order=90)})
     h = harness(root)
-    h.push(['{"event_type":"dns","as":"tls"}', '{"event_type":"dns"}'])
-    routed, plain = sorted(h.events("out"), key=lambda e: "as" in e, reverse=True)
-    assert routed["seen"] == ["tls-only"] and plain["seen"] == ["dns-only"]
-    assert "mle.route: the event type must be a string" in plain["refused"]
+    h.push(['{"event_type":"dns","i":1,"as":"tls"}', '{"event_type":"dns","i":2}',
+            '{"event_type":"dns","i":3,"as":42}'])
+    assert {e["i"]: e["seen"] for e in h.events("out")} == {
+        1: ["tls-only", "all"], 2: ["dns-only", "all"], 3: ["all"]}
 
 
 def test_a_helper_an_analyzer_calls_on_its_route_runs_before_the_next_routed_analyzer(make_root, harness):
