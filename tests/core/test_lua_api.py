@@ -22,6 +22,11 @@ outputs = { { tag = "out", uri = "file://out.json" }, { tag = "other", uri = "fi
 PASS = "function loop(msg) dragonfly.output_event(default_output, msg) end"
 
 
+def score_then_b(score: float) -> str:
+    """Analyzer a: score the event, then hand it to analyzer b."""
+    return f'function loop(msg) mle.score(msg, {score}); dragonfly.analyze_event("b", msg) end'
+
+
 @pytest.fixture
 def run(make_root, harness):
     """run(analyzer_source, lines, b=..., f=...) -> the harness after pushing lines."""
@@ -358,11 +363,7 @@ def test_events_behave_like_tables(run):
 
 def test_mle_score_and_finding(run):
     h = run(
-        """
-        function loop(msg)
-          mle.score(msg, 0.2)
-          dragonfly.analyze_event("b", msg)
-        end""",
+        score_then_b(0.2),
         b="""
         function loop(msg)
           mle.finding(msg, 1.7, "beacon every 2 s")   -- clamped to 1
@@ -379,6 +380,57 @@ def test_mle_score_and_finding(run):
         "priority": 1.0,
     }
     assert table["mle"]["findings"] == [{"analyzer": "b", "score": 0.4, "reason": "a table the script built"}]
+
+
+def test_every_reader_sees_the_scores_made_before_it(run):
+    """msg.mle, pairs, tostring, JSON and a reference held across later scores all show
+    every score made so far (a contract for any change to how scores reach Python)."""
+    h = run(
+        score_then_b(0.2),
+        b="""
+        function loop(msg)
+          mle.score(msg, 0.3)
+          local keys = {}
+          for k in pairs(msg) do keys[#keys + 1] = k end
+          table.sort(keys)
+          local seen = {
+            read = msg.mle.scores.b,
+            keys = table.concat(keys, ","),
+            json = cjson.decode(cjson.encode({ wrapped = msg })).wrapped.mle.scores.a,
+            printed = tostring(msg):find("'b': 0.3", 1, true) ~= nil,
+          }
+          local held = msg.mle
+          mle.finding(msg, 0.9, "after the read")
+          seen.held = held.priority
+          local ok, err = pcall(mle.score, msg, "high")
+          seen.refused = tostring(ok) .. " " .. tostring(err)
+          msg.seen = seen
+          dragonfly.output_event(default_output, msg)
+        end""",
+    )
+    event = h.events("out")[0]
+    refused = event["seen"].pop("refused")
+    assert event["seen"] == {"read": 0.3, "keys": "event_type,mle", "json": 0.2, "printed": True, "held": 0.9}
+    assert "mle.score: the score must be a number" in refused
+    assert event["mle"] == {
+        "scores": {"a": 0.2, "b": 0.9},
+        "findings": [{"analyzer": "b", "score": 0.9, "reason": "after the read"}],
+        "priority": 0.9,
+    }
+
+
+def test_a_failing_script_keeps_its_score_and_its_error_comes_after_the_scores(run):
+    h = run(score_then_b(0.5), b="function loop(msg) mle.score(msg, 0.25); error('boom') end")
+    event = h.events("out")[0]  # b failed: the event went on to b's default output
+    assert list(event["mle"]) == ["scores", "errors"]
+    assert event["mle"]["scores"] == {"a": 0.5, "b": 0.25}
+    assert "boom" in event["mle"]["errors"][0]["error"]
+
+
+def test_a_timer_carries_the_records_scores(run):
+    h = run("function loop(msg) mle.score(msg, 0.7); dragonfly.timer_event('b', 0, msg) end", b=PASS)
+    h._collect(h.worker.fire_timers(math.inf))
+    assert h.events("out")[0]["mle"] == {"scores": {"a": 0.7}}
 
 
 def test_mle_set_priority_replaces_the_highest_finding_rule(run):
