@@ -130,6 +130,7 @@ def test_metrics_count_what_went_through(make_root, tmp_path, serving):
         m = metric_samples(api)
         # every process reports on its own clock: wait until each count this test reads is in
         complete = (m.get(("mle_output_documents_total", (("output", "out"),))) == 100
+                    and m.get(("mle_input_lines_total", (("input", "eve"),))) == 101  # the source's own report
                     and m.get(("mle_input_rejected_total", (("input", "eve"), ("reason", "not_json")))) == 1
                     and m.get(("mle_dead_letters_total", ())) == 1
                     and m.get(("mle_script_events_in_total", (("kind", "analyzer"), ("script", "learner")))) == 100)
