@@ -392,7 +392,9 @@ end
 -- a success after failures on this event type: forget them, lift a quarantine
 local function healed(S, m)
   local t = event_type(m)
-  S.fails[t] = nil
+  local fails = S.fails
+  fails[t] = nil
+  if next(fails) == nil then S.fails = nil end -- nothing failing: S.fails == nil again
   if S.qtypes[t] then
     S.qtypes[t] = nil
     h_log(S.id, "warning", str_format("quarantine for %s lifted: a retry succeeded", type_label(t)))
@@ -416,10 +418,10 @@ local function failed(S, m, fwd, hops, o, hook, err)
   return passed
 end
 
+-- S.fails is nil unless some event type has failures counted (S.qtypes is empty then)
 local function succeeded(S, m)
   S.consecutive = 0
-  local fails = S.fails
-  if fails ~= nil and next(fails) ~= nil then healed(S, m) end
+  if S.fails ~= nil then healed(S, m) end
 end
 
 -- is S quarantined for this event (its type waits for a retry)? Returns the skip text.
@@ -895,9 +897,9 @@ local function run_plain(S, m, hops, o, fn, hook)
   cur = rec
   ticks, tick_limit, exceeded = 0, S.budget, false
   local t0 = (S.n_in % SAMPLE_EVERY == 0) and clock()
-  hook_on()
+  if BUDGETED then sethook(budget_hook, "", HOOK_COUNT) end -- hook_on(), without a call
   local ok, err = pcall(fn, m)
-  hook_off()
+  if BUDGETED then sethook() end
   if t0 then S.time = S.time + (clock() - t0) end
   tick_limit = HUGE
   local was_exceeded = exceeded
@@ -906,7 +908,8 @@ local function run_plain(S, m, hops, o, fn, hook)
   local fwd, sent = rec.fwd, rec.sent
   rec.S, rec.m, rec.hook, rec.origin = nil, nil, nil, nil
   if ok then
-    succeeded(S, m)
+    S.consecutive = 0 -- succeeded(S, m), without a call on the usual path
+    if S.fails ~= nil then healed(S, m) end
   else
     if was_exceeded then err = BUDGET_MSG end
     sent = failed(S, m, fwd, hops, o, hook, err) or sent
@@ -933,7 +936,7 @@ local function run_item(S, m, hops, o, adm, hook)
     S.busy, adm = true, true
   end
   local skip = S.quarantined and "skipped: script is quarantined"
-  if not skip and not hook and next(S.qtypes) ~= nil then skip = skipped_type(S, m) end
+  if not skip and not hook and S.fails ~= nil and next(S.qtypes) ~= nil then skip = skipped_type(S, m) end
   if skip then
     if not hook then -- counted in and out (or dropped) as if it had run
       S.n_in = S.n_in + 1
@@ -1089,16 +1092,17 @@ end
 -- timestamp, flow_id, the five-tuple, app_proto, the flow/dns/tls/http/alert objects),
 -- fetched in one call into Python the first time a script asks for a record, where each
 -- msg.field read is a call of its own. Values as first fetched (the objects are the
--- record's own: reads through them are live). Every call returns a new empty table that
--- reads through to them and refuses writes; what a script rawsets stays in its own
--- table, so no script changes what another reads there. A table a script built is its
--- own fields table.
+-- record's own: reads through them are live). Every script gets the same empty table,
+-- which reads through to them and refuses writes: its metatable is hidden, and the
+-- sandbox's rawset refuses it (K.is_fields_view), so no script changes what another
+-- reads there. A table a script built is its own fields table.
 -- Weak keys: a record's values go with it. A strong table lives through collections,
 -- and what it holds is then freed only by a major one: the records of many batches
 -- stayed alive (tests/core/test_lua_heap.py).
 local h_fields = H.fields
 local function read_only() error("mle.fields: the table is read-only (change the record through msg)", 2) end
-local views_of = setmetatable({}, { __mode = "k" }) -- record -> the metatable of its views
+local views_of = setmetatable({}, { __mode = "k" })     -- record -> its fields table
+local fields_views = setmetatable({}, { __mode = "k" }) -- the fields tables handed out
 function K.fields(m)
   local view = views_of[m]
   if view == nil then
@@ -1107,14 +1111,18 @@ function K.fields(m)
     if kind ~= "userdata" then error("mle.fields: the argument must be an event", 2) end
     local event_type, timestamp, flow_id, src_ip, src_port, dest_ip, dest_port, proto, app_proto,
           flow, dns, tls, http, alert = h_fields(m)
-    view = { __index = { event_type = event_type, timestamp = timestamp, flow_id = flow_id, src_ip = src_ip,
-                         src_port = src_port, dest_ip = dest_ip, dest_port = dest_port, proto = proto,
-                         app_proto = app_proto, flow = flow, dns = dns, tls = tls, http = http, alert = alert },
-             __newindex = read_only, __metatable = false }
+    view = setmetatable({}, {
+      __index = { event_type = event_type, timestamp = timestamp, flow_id = flow_id, src_ip = src_ip,
+                  src_port = src_port, dest_ip = dest_ip, dest_port = dest_port, proto = proto,
+                  app_proto = app_proto, flow = flow, dns = dns, tls = tls, http = http, alert = alert },
+      __newindex = read_only, __metatable = false })
     views_of[m] = view
+    fields_views[view] = true
   end
-  return setmetatable({}, view)
+  return view
 end
+
+function K.is_fields_view(t) return fields_views[t] == true end
 
 -- mle.has_findings(msg): false when no analyzer made a finding on this event here
 -- (mle.finding, mle.set_priority with a reason) and it did not arrive annotated, so a
@@ -1158,6 +1166,22 @@ function K.route(m, t)
   push(list[at], m, (rec.hops or 0) + 1, rec.origin)
 end
 
+-- route_on's nested call of the next analyzer, a plain one (no coroutine, no sequence):
+-- run_item's work without its checks, unless S is quarantined or has failures counted.
+-- The nested item needs no count of its own against origin o: the item that finished
+-- (whose route_on runs this) is counted until route_on returns, so o cannot end in between.
+local function run_inline(S, m, hops, o)
+  if S.quarantined or S.fails ~= nil then
+    if o then org_left[o] = org_left[o] + 1 end
+    return run_item(S, m, hops, o, false, nil)
+  end
+  S.n_in = S.n_in + 1
+  local ok, fwd, sent = run_plain(S, m, hops, o, S.loop, "loop")
+  if not route_on(S, m, hops, o, ok and not fwd, not sent) and not sent then
+    S.n_drop = S.n_drop + 1 -- nothing went on after this event
+  end
+end
+
 -- An item of S on event m is finished: the event goes on along its route. A declared
 -- analyzer reached through an explicit chain (analyze_event, default_analyzer) that
 -- did not pass the event on itself (`unsent`) passes it to its default_analyzer or
@@ -1171,7 +1195,9 @@ route_on = function(S, m, hops, o, unsent, may_inline)
   local at = route_at[m]
   if list[at] ~= S then return false end
   S.n_out = S.n_out + 1
-  at = route_step(list, at + 1, m)
+  at = at + 1
+  local cond = list.cond
+  if cond ~= nil and cond[list[at]] then at = route_step(list, at, m) end
   local nxt = list[at]
   if nxt == nil then
     route_of[m], route_at[m] = nil, nil
@@ -1180,9 +1206,8 @@ route_on = function(S, m, hops, o, unsent, may_inline)
   end
   route_at[m] = at
   if may_inline and inline_depth < MAX_INLINE and not nxt.coro and not nxt.waitq and not trace then
-    if o then org_left[o] = org_left[o] + 1 end
     inline_depth = inline_depth + 1
-    run_item(nxt, m, hops + 1, o, false, nil)
+    run_inline(nxt, m, hops + 1, o)
     inline_depth = inline_depth - 1
   else
     push(nxt, m, hops + 1, o)

@@ -209,3 +209,47 @@ def test_home_net_defaults_to_private_ranges(make_root, harness):
     h = harness(root)
     h.push(['{"event_type":"dns"}'])
     assert "192.168.0.0/16" in h.events("out")[0]["home"] and "fc00::/7" in h.events("out")[0]["home"]
+
+
+
+PICKY = visits("picky", '"*"', order=2,
+               body='if msg.event_type == "flow" and not msg.fixed then error("cannot score flow") end')
+
+
+@pytest.fixture
+def picky_route(make_root, harness):
+    # "picky" is the second analyzer on the route (a nested call) and fails on flow
+    # events that are not fixed; "last" comes after it
+    def make(**overrides):
+        root = make_root(CONFIG, inputs={"route.lua": ROUTE}, analyzers={
+            "first.lua": visits("first", '"*"', order=1), "picky.lua": PICKY,
+            "last.lua": visits("last", '"*"', order=3)})
+        return harness(root, quarantine_after=2, **overrides)
+
+    return make
+
+
+def test_a_routed_analyzer_is_quarantined_for_one_event_type_and_the_others_go_on(picky_route):
+    h = picky_route(quarantine_retry=600.0)
+    h.push(['{"i":1,"event_type":"flow"}', '{"i":2,"event_type":"flow"}', '{"i":3,"event_type":"flow","fixed":true}',
+            '{"i":4,"event_type":"dns"}'])
+    out = {e["i"]: e for e in h.events("out")}
+    assert [out[i]["seen"] for i in (1, 2, 3, 4)] == [["first", "last"]] * 3 + [["first", "picky", "last"]]
+    assert out[3]["mle"]["errors"] == [{"analyzer": "picky", "hook": "loop",
+                                        "error": "skipped: script is quarantined for flow events"}]
+    stats = h.stats("picky")
+    assert stats["quarantined_types"] == "flow"
+    assert (stats["n_in"], stats["n_out"], stats["n_err"]) == (4, 4, 2)
+
+
+def test_a_routed_analyzer_that_works_again_is_lifted_and_counts_afresh(picky_route):
+    h = picky_route(quarantine_retry=0.0)  # the next flow event is a retry
+    h.push(['{"i":1,"event_type":"flow"}', '{"i":2,"event_type":"flow"}', '{"i":3,"event_type":"flow","fixed":true}'])
+    assert h.stats("picky")["quarantines"] == 1 and h.stats("picky")["quarantined_types"] == ""
+    h.push(['{"i":4,"event_type":"flow"}', '{"i":5,"event_type":"flow","fixed":true}'])
+    out = {e["i"]: e for e in h.events("out")}
+    assert out[3]["seen"] == ["first", "picky", "last"] and "mle" not in out[3]  # the retry worked
+    assert "cannot score flow" in out[4]["mle"]["errors"][0]["error"]  # one failure: no quarantine
+    assert out[5]["seen"] == ["first", "picky", "last"]
+    stats = h.stats("picky")
+    assert (stats["quarantines"], stats["n_in"], stats["n_out"], stats["n_err"]) == (1, 5, 5, 3)
