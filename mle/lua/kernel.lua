@@ -226,13 +226,15 @@ local function error_text(err)
 end
 
 -- Add {analyzer, hook, error} to the event's mle.errors without running any script
--- code (raw access only: a failed event may carry hostile metamethods).
+-- code (raw access only: a failed event may carry hostile metamethods). A record's
+-- mle.fields table sent on as an event is read-only: it gets no annotation.
+local is_fields_view -- (with mle.fields, below)
 local function annotate(m, S, hook, text)
   local t = rawtype(m)
   if t == "userdata" then
     if dgetmetatable(m) == POBJ_MT then pcall(h_annotate_error, m, S.tag, hook, text) end
     return
-  elseif t ~= "table" then
+  elseif t ~= "table" or is_fields_view(m) then
     return
   end
   local a = rawget(m, "mle")
@@ -1092,10 +1094,15 @@ end
 -- timestamp, flow_id, the five-tuple, app_proto, the flow/dns/tls/http/alert objects),
 -- fetched in one call into Python the first time a script asks for a record, where each
 -- msg.field read is a call of its own. Values as first fetched (the objects are the
--- record's own: reads through them are live). Every script gets the same empty table,
--- which reads through to them and refuses writes: its metatable is hidden, and the
--- sandbox's rawset refuses it (K.is_fields_view), so no script changes what another
--- reads there. A table a script built is its own fields table.
+-- record's own: reads through them are live). On Lua 5.4 every script gets the same
+-- empty table, which reads through to them and refuses writes: its metatable is hidden,
+-- the table library honours __newindex, the sandbox's rawset and the kernel's error
+-- annotation leave it alone (K.is_fields_view), so no script changes what another reads
+-- there. LuaJIT's table library writes raw (table.insert ignores __newindex): there each
+-- call returns a new empty table with the same metatable, so a write stays in the
+-- caller's own table (and a record written into its own shared table could never be
+-- collected: LuaJIT's weak tables are not ephemerons). A table a script built is its
+-- own fields table.
 -- Weak keys: a record's values go with it. A strong table lives through collections,
 -- and what it holds is then freed only by a major one: the records of many batches
 -- stayed alive (tests/core/test_lua_heap.py).
@@ -1119,10 +1126,12 @@ function K.fields(m)
     views_of[m] = view
     fields_views[view] = true
   end
+  if LUAJIT then return setmetatable({}, dgetmetatable(view)) end
   return view
 end
 
-function K.is_fields_view(t) return fields_views[t] == true end
+is_fields_view = function(t) return fields_views[t] == true end
+K.is_fields_view = is_fields_view
 
 -- mle.has_findings(msg): false when no analyzer made a finding on this event here
 -- (mle.finding, mle.set_priority with a reason) and it did not arrive annotated, so a

@@ -545,6 +545,38 @@ def test_mle_fields_gives_every_script_the_records_fields_read_only(run):
     assert "mle.fields: the argument must be an event" in out["refused"]
 
 
+@pytest.mark.parametrize("runtime", ["lua54", "luajit"])
+def test_what_a_script_does_to_its_fields_table_never_reaches_the_next_script(run, runtime):
+    # a writes into its fields table with table.insert (a raw write on LuaJIT) and sends
+    # the table on to b, which fails on it (the kernel's error annotation must not land
+    # in a table other scripts read); b then reads the record's fields table
+    h = run(
+        """
+        function loop(msg)
+          local f = mle.fields(msg)
+          msg.insert = pcall(table.insert, f, "planted")
+          dragonfly.analyze_event("b", f)
+          dragonfly.analyze_event("b", msg)
+        end""",
+        [FLOW],
+        b="""
+        local calls = 0
+        function loop(msg)
+          calls = calls + 1
+          if calls == 1 then error("b fails on a's fields table") end
+          local f = mle.fields(msg)
+          local keys = {}
+          for k in pairs(f) do keys[#keys + 1] = tostring(k) end
+          msg.b_keys, msg.b_first, msg.b_mle = table.concat(keys, ","), f[1], f.mle ~= nil
+          dragonfly.output_event(default_output, msg)
+        end""",
+        runtime=runtime,
+    )
+    out = next(e for e in h.events("out") if "b_keys" in e)
+    assert (out["b_keys"], out.get("b_first"), out["b_mle"]) == ("", None, False)
+    assert out["insert"] is (runtime == "luajit")  # refused on Lua 5.4; on LuaJIT it stayed in a's own table
+
+
 def test_mle_has_findings_tells_whether_msg_mle_can_hold_findings(run):
     h = run(
         """

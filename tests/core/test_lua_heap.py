@@ -99,3 +99,18 @@ def test_verdicts_are_freed_when_no_events_come(make_root, harness):
         assert taken == 1
     alive = alive_records("held")
     assert alive <= 5000, f"{alive:,} verdicts are still alive"
+
+
+@pytest.mark.parametrize("runtime", ["lua54", "luajit"])
+def test_a_record_a_script_puts_into_its_fields_table_is_freed(make_root, harness, runtime):
+    # LuaJIT's table.insert writes raw and its weak tables are not ephemerons: a record
+    # stored in a fields table the kernel keeps per record would keep itself alive
+    hello = ("function loop(msg)\n  pcall(table.insert, mle.fields(msg), msg)\n"
+             "  dragonfly.output_event(default_output, msg)\nend\n")
+    h = harness(make_root(CONFIG, inputs={"filter.lua": FILTER}, analyzers={"hello.lua": hello}), runtime=runtime)
+    batch = [orjson.dumps({"event_type": "flow", "flow_id": i, "held": [i]}) for i in range(256)]
+    for _ in range(100):  # 25,600 events
+        h.push(batch)
+        h.outputs.clear()
+    alive = alive_records("held")
+    assert alive <= 5000, f"{alive:,} records of finished events are still alive"
