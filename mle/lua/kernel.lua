@@ -148,7 +148,7 @@ function K.current_script() return cur.S end
 -- work queue: (script, event, hops, origin, admitted) items in FIFO order ----------
 -- Slots are not cleared while the queue is in use: a Lua table whose front is
 -- nil'ed while its back grows rehashes over and over (measured: 5 us per event).
--- drain() clears them once it is done, so events can be collected.
+-- Each item writes all six slots; clear_queue() clears them only after a long queue.
 local q_s, q_m, q_h, q_o, q_a, q_k, q_head, q_tail = {}, {}, {}, {}, {}, {}, 1, 0
 local work = 0
 
@@ -168,7 +168,7 @@ end
 local function push(S, m, hops, o)
   if o then org_left[o] = org_left[o] + 1 end
   q_tail = q_tail + 1
-  q_s[q_tail], q_m[q_tail], q_h[q_tail], q_o[q_tail], q_a[q_tail] = S, m, hops, o, false
+  q_s[q_tail], q_m[q_tail], q_h[q_tail], q_o[q_tail], q_a[q_tail], q_k[q_tail] = S, m, hops, o, false, nil
 end
 
 local function start_origin(o)
@@ -255,6 +255,7 @@ end
 local emit -- output delivery (with output scripts), defined with the dragonfly API below
 local build_routes -- routes of the analyzers that declare event types (below)
 local route_on -- an item on a routed event is finished: the event goes on (below)
+local ROUTED = false -- some analyzer declared event types (else route_on has nothing to do)
 local release_next -- a sequential script's item issued its one command (scheduler, below)
 
 -- returns true when the event went somewhere (counted in the script's n_out)
@@ -954,7 +955,7 @@ local function run_item(S, m, hops, o, adm, hook)
   if hook == "loop" then S.n_in = S.n_in + 1 end
   if not S.coro then
     local ok, fwd, sent = run_plain(S, m, hops, o, fn, hook)
-    if hook == "loop" and not route_on(S, m, hops, o, ok and not fwd, not sent) and not sent then
+    if hook == "loop" and not (ROUTED and route_on(S, m, hops, o, ok and not fwd, not sent)) and not sent then
       S.n_drop = S.n_drop + 1 -- nothing went on after this event
     end
     if adm then next_in_sequence(S) end
@@ -967,8 +968,14 @@ local function run_item(S, m, hops, o, adm, hook)
   resume(rec, fn, m)
 end
 
+-- The next batch overwrites the slots; only a long queue is cleared, so that a burst
+-- of work (analyze_event loops, up to MAX_WORK items) does not keep its events alive.
+-- At most KEEP_SLOTS items' events stay referenced until then.
+local KEEP_SLOTS = 4096
 local function clear_queue()
-  for i = 1, q_tail do q_s[i], q_m[i], q_h[i], q_o[i], q_a[i], q_k[i] = nil, nil, nil, nil, nil, nil end
+  if q_tail > KEEP_SLOTS then
+    for i = 1, q_tail do q_s[i], q_m[i], q_h[i], q_o[i], q_a[i], q_k[i] = nil, nil, nil, nil, nil, nil end
+  end
   q_head, q_tail, work = 1, 0, 0
 end
 
@@ -1056,6 +1063,7 @@ end
 
 build_routes = function()
   routes = {}
+  ROUTED = false
   local all, wanted, extra = {}, {}, {}
   for _, S in pairs(scripts) do
     local d = S.declared
@@ -1078,6 +1086,7 @@ build_routes = function()
   add_conditional(all, extra)
   table.sort(all, route_sort)
   routes["*"] = all
+  ROUTED = next(wanted) ~= nil or all[1] ~= nil
   route_outputs = {}
   for _, index in pairs(outputs_by_tag) do route_outputs[index] = true end
   local sorted = {}
