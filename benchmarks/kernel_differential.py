@@ -4,10 +4,12 @@
     python benchmarks/kernel_differential.py [--against HEAD] [--scenarios 300] [--seed 1]
 
 For a change to the kernel or the sandbox that must not change what users see (a faster
-path, a refactor). Each scenario is a random routed pipeline: 2-11 analyzers on random
-event types and orders, some `with_findings`, some talking to Redis (coroutines), some
-sequential; they fail on one event type or on every n-th event, make findings, hand
-events to other analyzers or re-route them, arm timers and take analysts' verdicts.
+path, a refactor). Each scenario is a random pipeline of 2-11 analyzers: routed ones on
+random event types and orders, some `with_findings`, or (three in ten) an explicit
+Dragonfly chain (default_analyzer -> ... -> default_output); some talk to Redis
+(coroutines), some are sequential. They fail on one event type or on every n-th event,
+make findings, hand events to other analyzers or re-route them, arm timers and take
+analysts' verdicts.
 The engine settings are random too (quarantine_after, the quarantine retry, the shard
 key, Lua 5.4 or LuaJIT), and a few batches of random events go through, with timers
 fired, verdicts and hand quarantines between them.
@@ -38,13 +40,15 @@ REPO = Path(__file__).resolve().parent.parent
 TYPES = ["dns", "flow", "tls"]
 
 
-def analyzer_source(rng: random.Random, name: str, names: list[str]) -> str:
-    """A routed analyzer that does a random mix of what analyzers do."""
+def analyzer_source(rng: random.Random, name: str, names: list[str], chained: bool) -> str:
+    """An analyzer (routed, or a link of an explicit chain) that does a random mix of
+    what analyzers do."""
     types = '"*"' if rng.random() < 0.6 else "{ " + ", ".join(f'"{t}"' for t in rng.sample(TYPES, 2)) + " }"
     with_findings = ", with_findings = true" if rng.random() < 0.12 else ""
+    order = rng.randint(1, 6)
+    declaration = "" if chained else f"analyzer = {{ event_types = {types}, order = {order}{with_findings} }}"
     redis = rng.random() < 0.25
-    lines = [f"analyzer = {{ event_types = {types}, order = {rng.randint(1, 6)}{with_findings} }}",
-             "local conn = assert(hiredis.connect())" if redis else "", "local n = 0",
+    lines = [declaration, "local conn = assert(hiredis.connect())" if redis else "", "local n = 0",
              "function loop(msg)", "  n = n + 1", "  local i = tonumber(msg.i) or 0"]
     if redis:
         lines.append(f'  msg["{name}_count"] = conn:command("INCR", "{name}:" .. tostring(msg.src_ip))')
@@ -67,7 +71,11 @@ def analyzer_source(rng: random.Random, name: str, names: list[str]) -> str:
                      '{ event_type = "flow", i = i + 1000, src_ip = "timer" }) end')
     if rng.random() < 0.1:
         lines.append('  if i % 6 == 5 then dragonfly.output_event("out", { copy_of = i }) end')
-    lines += ["  local seen = msg.seen or {}", f'  seen[#seen + 1] = "{name}" .. n', "  msg.seen = seen", "end"]
+    lines += ["  local seen = msg.seen or {}", f'  seen[#seen + 1] = "{name}" .. n', "  msg.seen = seen"]
+    if chained:
+        lines.append("  if default_analyzer then dragonfly.analyze_event(default_analyzer, msg) "
+                     "else dragonfly.output_event(default_output, msg) end")
+    lines.append("end")
     if rng.random() < 0.3:
         lines.append(f'function feedback(fb) n = n + 100; if fb.bad == "{name}" then error("feedback") end end')
     return "\n".join(lines) + "\n"
@@ -76,9 +84,19 @@ def analyzer_source(rng: random.Random, name: str, names: list[str]) -> str:
 def write_root(rng: random.Random, root: Path) -> tuple[list[str], dict[str, Any]]:
     """A random scenario's root; returns its analyzers' tags and the engine settings."""
     names = [f"a{j}" for j in range(rng.randint(2, 11))]
-    entries = [f'{{ tag = "{name}", script = "{name}.lua", default_analyzer = "", default_output = "", '
-               "sequential = true }" for name in names if rng.random() < 0.2]
-    config = ('inputs = { { tag = "eve", uri = "file://x", script = "route.lua" } }\n'
+    chained = rng.random() < 0.3
+    entries = []
+    for j, name in enumerate(names):
+        sequential = ", sequential = true" if rng.random() < 0.2 else ""
+        if chained:
+            after, output = (names[j + 1], "") if j + 1 < len(names) else ("", "out")
+            entries.append(f'{{ tag = "{name}", script = "{name}.lua", default_analyzer = "{after}", '
+                           f'default_output = "{output}"{sequential} }}')
+        elif sequential:
+            entries.append(f'{{ tag = "{name}", script = "{name}.lua", default_analyzer = "", default_output = ""'
+                           f"{sequential} }}")
+    first = f', default_analyzer = "{names[0]}"' if chained else ""
+    config = (f'inputs = {{ {{ tag = "eve", uri = "file://x", script = "input.lua"{first} }} }}\n'
               'outputs = { { tag = "out", uri = "file://out.json" } }\n'
               f'mle = {{ shard_key = "{rng.choice(["flow_id", "src_ip"])}" }}\n')
     if entries:
@@ -86,9 +104,11 @@ def write_root(rng: random.Random, root: Path) -> tuple[list[str], dict[str, Any
     (root / "inputs").mkdir(parents=True)
     (root / "analyzers").mkdir()
     (root / "config.lua").write_text(config)
-    (root / "inputs" / "route.lua").write_text("function loop(msg) mle.route(msg) end\n")
+    (root / "inputs" / "input.lua").write_text(
+        "function loop(msg) if default_analyzer then dragonfly.analyze_event(default_analyzer, msg) "
+        "else mle.route(msg) end end\n")
     for name in names:
-        (root / "analyzers" / f"{name}.lua").write_text(analyzer_source(rng, name, names))
+        (root / "analyzers" / f"{name}.lua").write_text(analyzer_source(rng, name, names, chained))
     settings = {"quarantine_after": rng.choice([0, 1, 2, 3]), "quarantine_retry": rng.choice([0.0, 600.0]),
                 "runtime": rng.choice(["lua54", "luajit"]), "max_instructions": 200_000}
     return names, settings
