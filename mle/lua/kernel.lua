@@ -226,15 +226,13 @@ local function error_text(err)
 end
 
 -- Add {analyzer, hook, error} to the event's mle.errors without running any script
--- code (raw access only: a failed event may carry hostile metamethods). A record's
--- mle.fields table sent on as an event is read-only: it gets no annotation.
-local is_fields_view -- (with mle.fields, below)
+-- code (raw access only: a failed event may carry hostile metamethods).
 local function annotate(m, S, hook, text)
   local t = rawtype(m)
   if t == "userdata" then
     if dgetmetatable(m) == POBJ_MT then pcall(h_annotate_error, m, S.tag, hook, text) end
     return
-  elseif t ~= "table" or is_fields_view(m) then
+  elseif t ~= "table" then
     return
   end
   local a = rawget(m, "mle")
@@ -925,6 +923,16 @@ end
 local trace = nil
 function K.set_trace(fn) trace = fn end
 
+-- loop(msg) of a plain script (no coroutine) on event m, then the event goes on along
+-- its route (or, when nothing went on, it counts as dropped here)
+local function run_loop(S, m, hops, o)
+  S.n_in = S.n_in + 1
+  local ok, fwd, sent = run_plain(S, m, hops, o, S.loop, "loop")
+  if not (ROUTED and route_on(S, m, hops, o, ok and not fwd, not sent)) and not sent then
+    S.n_drop = S.n_drop + 1 -- nothing went on after this event
+  end
+end
+
 -- hook: nil for loop(msg), or the name of another per-event hook ("feedback")
 local function run_item(S, m, hops, o, adm, hook)
   if trace then trace(S.id) end
@@ -950,17 +958,14 @@ local function run_item(S, m, hops, o, adm, hook)
     if adm then next_in_sequence(S) end
     return item_done(o)
   end
-  local fn = hook and S[hook] or S.loop
-  hook = hook or "loop"
-  if hook == "loop" then S.n_in = S.n_in + 1 end
   if not S.coro then
-    local ok, fwd, sent = run_plain(S, m, hops, o, fn, hook)
-    if hook == "loop" and not (ROUTED and route_on(S, m, hops, o, ok and not fwd, not sent)) and not sent then
-      S.n_drop = S.n_drop + 1 -- nothing went on after this event
-    end
+    if hook then run_plain(S, m, hops, o, S[hook], hook) else run_loop(S, m, hops, o) end
     if adm then next_in_sequence(S) end
     return item_done(o)
   end
+  local fn = hook and S[hook] or S.loop
+  hook = hook or "loop"
+  if hook == "loop" then S.n_in = S.n_in + 1 end
   local rec = get_worker()
   rec.S, rec.m, rec.fwd, rec.hops, rec.ticks, rec.hook = S, m, hook ~= "loop", hops, 0, hook
   rec.origin, rec.adm, rec.released, rec.commands, rec.sent = o, adm, false, 0, false
@@ -1103,22 +1108,16 @@ end
 -- timestamp, flow_id, the five-tuple, app_proto, the flow/dns/tls/http/alert objects),
 -- fetched in one call into Python the first time a script asks for a record, where each
 -- msg.field read is a call of its own. Values as first fetched (the objects are the
--- record's own: reads through them are live). On Lua 5.4 every script gets the same
--- empty table, which reads through to them and refuses writes: its metatable is hidden,
--- the table library honours __newindex, the sandbox's rawset and the kernel's error
--- annotation leave it alone (K.is_fields_view), so no script changes what another reads
--- there. LuaJIT's table library writes raw (table.insert ignores __newindex): there each
--- call returns a new empty table with the same metatable, so a write stays in the
--- caller's own table (and a record written into its own shared table could never be
--- collected: LuaJIT's weak tables are not ephemerons). A table a script built is its
+-- record's own: reads through them are live). Every call returns a new empty table that
+-- reads through to them and refuses writes; what a script rawsets stays in its own
+-- table, so no script changes what another reads there. A table a script built is its
 -- own fields table.
 -- Weak keys: a record's values go with it. A strong table lives through collections,
 -- and what it holds is then freed only by a major one: the records of many batches
 -- stayed alive (tests/core/test_lua_heap.py).
 local h_fields = H.fields
 local function read_only() error("mle.fields: the table is read-only (change the record through msg)", 2) end
-local views_of = setmetatable({}, { __mode = "k" })     -- record -> its fields table
-local fields_views = setmetatable({}, { __mode = "k" }) -- the fields tables handed out
+local views_of = setmetatable({}, { __mode = "k" }) -- record -> the metatable of its views
 function K.fields(m)
   local view = views_of[m]
   if view == nil then
@@ -1127,20 +1126,14 @@ function K.fields(m)
     if kind ~= "userdata" then error("mle.fields: the argument must be an event", 2) end
     local event_type, timestamp, flow_id, src_ip, src_port, dest_ip, dest_port, proto, app_proto,
           flow, dns, tls, http, alert = h_fields(m)
-    view = setmetatable({}, {
-      __index = { event_type = event_type, timestamp = timestamp, flow_id = flow_id, src_ip = src_ip,
-                  src_port = src_port, dest_ip = dest_ip, dest_port = dest_port, proto = proto,
-                  app_proto = app_proto, flow = flow, dns = dns, tls = tls, http = http, alert = alert },
-      __newindex = read_only, __metatable = false })
+    view = { __index = { event_type = event_type, timestamp = timestamp, flow_id = flow_id, src_ip = src_ip,
+                         src_port = src_port, dest_ip = dest_ip, dest_port = dest_port, proto = proto,
+                         app_proto = app_proto, flow = flow, dns = dns, tls = tls, http = http, alert = alert },
+             __newindex = read_only, __metatable = false }
     views_of[m] = view
-    fields_views[view] = true
   end
-  if LUAJIT then return setmetatable({}, dgetmetatable(view)) end
-  return view
+  return setmetatable({}, view)
 end
-
-is_fields_view = function(t) return fields_views[t] == true end
-K.is_fields_view = is_fields_view
 
 -- mle.has_findings(msg): false when no analyzer made a finding on this event here
 -- (mle.finding, mle.set_priority with a reason) and it did not arrive annotated, so a
@@ -1184,22 +1177,6 @@ function K.route(m, t)
   push(list[at], m, (rec.hops or 0) + 1, rec.origin)
 end
 
--- route_on's nested call of the next analyzer, a plain one (no coroutine, no sequence):
--- run_item's work without its checks, unless S is quarantined or has failures counted.
--- The nested item needs no count of its own against origin o: the item that finished
--- (whose route_on runs this) is counted until route_on returns, so o cannot end in between.
-local function run_inline(S, m, hops, o)
-  if S.quarantined or S.fails ~= nil then
-    if o then org_left[o] = org_left[o] + 1 end
-    return run_item(S, m, hops, o, false, nil)
-  end
-  S.n_in = S.n_in + 1
-  local ok, fwd, sent = run_plain(S, m, hops, o, S.loop, "loop")
-  if not route_on(S, m, hops, o, ok and not fwd, not sent) and not sent then
-    S.n_drop = S.n_drop + 1 -- nothing went on after this event
-  end
-end
-
 -- An item of S on event m is finished: the event goes on along its route. A declared
 -- analyzer reached through an explicit chain (analyze_event, default_analyzer) that
 -- did not pass the event on itself (`unsent`) passes it to its default_analyzer or
@@ -1224,8 +1201,16 @@ route_on = function(S, m, hops, o, unsent, may_inline)
   end
   route_at[m] = at
   if may_inline and inline_depth < MAX_INLINE and not nxt.coro and not nxt.waitq and not trace then
+    -- as a nested call: run_item's checks only when nxt is quarantined or has failures
+    -- counted; the nested item needs no count of its own against origin o (the item that
+    -- finished, whose route_on this is, is counted until it returns)
     inline_depth = inline_depth + 1
-    run_inline(nxt, m, hops + 1, o)
+    if nxt.quarantined or nxt.fails ~= nil then
+      if o then org_left[o] = org_left[o] + 1 end
+      run_item(nxt, m, hops + 1, o, false, nil)
+    else
+      run_loop(nxt, m, hops + 1, o)
+    end
     inline_depth = inline_depth - 1
   else
     push(nxt, m, hops + 1, o)

@@ -51,14 +51,6 @@ local function safe_type(v)
   return t
 end
 
--- mle.fields hands every script of a record the same read-only table: rawset into it
--- would change what the others read
-local is_fields_view = K.is_fields_view
-local function safe_rawset(t, k, v)
-  if is_fields_view(t) then error("mle.fields: the table is read-only (change the record through msg)", 2) end
-  return rawset(t, k, v)
-end
-
 -- pcall and xpcall cannot catch running out of budget or memory: re-raised
 local function check(ok, ...)
   if budget_exceeded() then budget_error() end
@@ -637,7 +629,6 @@ function K.new_env(S)
   local env = {}
   for _, name in ipairs(BASE_NAMES) do env[name] = _G[name] end
   env.type = safe_type
-  env.rawset = safe_rawset
   env.pcall = safe_pcall
   env.xpcall = safe_xpcall
   env.setmetatable = safe_setmetatable

@@ -211,7 +211,6 @@ def test_home_net_defaults_to_private_ranges(make_root, harness):
     assert "192.168.0.0/16" in h.events("out")[0]["home"] and "fc00::/7" in h.events("out")[0]["home"]
 
 
-
 PICKY = visits("picky", '"*"', order=2,
                body='if msg.event_type == "flow" and not msg.fixed then error("cannot score flow") end')
 
