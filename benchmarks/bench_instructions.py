@@ -38,8 +38,10 @@ import shutil
 import subprocess
 import sys
 import tempfile
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
@@ -61,8 +63,10 @@ UNITS: list[tuple[str, dict[str, str], str | None]] = [
 ]
 
 
-def child(scenario: str, events: int, extra_mle: str, analyzers: dict[str, str] | None, drop: str) -> None:
-    """Run one worker over the first ``events`` events (inside valgrind)."""
+def child(scenario: str, events: int, extra_mle: str, analyzers: dict[str, str] | None, drop: str,
+          prepare: Callable[[Any], None] | None = None) -> None:
+    """Run one worker over the first ``events`` events (inside valgrind here; also used
+    by ``bench_lua_profile.py``, whose ``prepare`` gets the started worker)."""
     sys.path.insert(0, str(HERE))
     from bench_rounds import cpu_per_event
     from bench_runtime import make_root
@@ -85,7 +89,7 @@ def child(scenario: str, events: int, extra_mle: str, analyzers: dict[str, str] 
         if extra_mle:
             config = root / "config.lua"
             config.write_text(config.read_text().replace("mle = { ", f"mle = {{ {extra_mle}, ", 1))
-        cpu_per_event(root, EngineSettings.round_size, lines)
+        cpu_per_event(root, EngineSettings.round_size, lines, prepare)
 
 
 def instructions(args: list[str]) -> int:

@@ -23,7 +23,6 @@ from __future__ import annotations
 import argparse
 import re
 import sys
-import tempfile
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -60,29 +59,15 @@ def kernel_functions(path: Path) -> dict[int, str]:
 def profile(scenario: str, events: int, every: int) -> Counter:
     """Sampled VM instructions per file:line over the first ``events`` events."""
     sys.path.insert(0, str(HERE))
-    from bench_rounds import cpu_per_event
-    from bench_runtime import make_root
-    from workload import workload
+    from bench_instructions import child
 
-    from mle.config import EngineSettings
-
-    with open(workload(100_000), "rb") as eve:
-        lines = [line.rstrip(b"\n") for line, _ in zip(eve, range(events), strict=False)]
     counts: dict[str, Any] = {}
 
     def prepare(worker: Any) -> None:
         lua = worker.engine.lua
         counts["table"] = lua.eval(SAMPLER)(lua.globals().debug, every)
 
-    with tempfile.TemporaryDirectory(prefix="mle-lua-profile-") as base:
-        root = make_root(Path(base), scenario, "file:///dev/null", f"file://{base}/out.json")
-        config = root / "config.lua"
-        text = config.read_text()
-        if "mle = { " in text:
-            config.write_text(text.replace("mle = { ", "mle = { max_instructions = 0, ", 1))
-        else:
-            config.write_text(text + "\nmle = { max_instructions = 0 }\n")
-        cpu_per_event(root, EngineSettings.round_size, lines, prepare)
+    child(scenario, events, "max_instructions = 0", None, "", prepare)
     return Counter({str(k): int(v) * every for k, v in counts["table"].items()})
 
 
