@@ -17,7 +17,9 @@ process) under ``valgrind --tool=cachegrind --cache-sim=no``, once on the first 
 and once on the first N2 events, and prints (I(N2) - I(N1)) / (N2 - N1): start-up
 cancels out. Figures:
 
-- the pass-through and hello-world chains of ``bench_runtime.py``;
+- the pass-through and hello-world chains of ``bench_runtime.py``, in an MLE root and
+  in a Dragonfly root (what issue 9 compares with the C engine: LuaJIT, analyzer order),
+  the latter also without the budget hook;
 - the repository's default pipeline, and the same with ``max_instructions = 0`` (what
   the instruction-budget hook costs);
 - unit costs on routed analyzers that take flow, dns, tls and http events (90 % of the
@@ -87,7 +89,7 @@ def child(scenario: str, events: int, extra_mle: str, analyzers: dict[str, str] 
         if drop:
             (folder / f"{drop}.lua").unlink()
         if extra_mle:
-            config = root / "config.lua"
+            config = root / "config.lua" if (root / "config.lua").exists() else root / "config" / "config.lua"
             config.write_text(config.read_text().replace("mle = { ", f"mle = {{ {extra_mle}, ", 1))
         cpu_per_event(root, EngineSettings.round_size, lines, prepare)
 
@@ -127,6 +129,10 @@ def main() -> None:
     figures: list[tuple[str, list[str]]] = [
         ("pass-through", ["pass-through", "", "-", ""]),
         ("hello-world", ["hello-world", "", "-", ""]),
+        ("Dragonfly root pass-through (LuaJIT)", ["dragonfly-pass-through", "", "-", ""]),
+        ("Dragonfly root hello-world (LuaJIT)", ["dragonfly-hello-world", "", "-", ""]),
+        ("Dragonfly root hello-world, max_instructions = 0",
+         ["dragonfly-hello-world", "max_instructions = 0", "-", ""]),
         ("default pipeline", ["default-pipeline", "", "-", ""]),
         ("default pipeline, max_instructions = 0", ["default-pipeline", "max_instructions = 0", "-", ""]),
     ]
@@ -145,6 +151,11 @@ def main() -> None:
     full = counts["default pipeline"]
     hook = full - counts["default pipeline, max_instructions = 0"]
     print(f"  {'  of which the budget hook':40s} {hook:>9,.0f}  ({hook / full:.0%})")
+    for name in ("Dragonfly root pass-through (LuaJIT)", "Dragonfly root hello-world (LuaJIT)"):
+        print(f"  {name:40s} {counts[name]:>9,.0f}")
+    dragonfly = counts["Dragonfly root hello-world (LuaJIT)"]
+    hook = dragonfly - counts["Dragonfly root hello-world, max_instructions = 0"]
+    print(f"  {'  of which the budget hook':40s} {hook:>9,.0f}  ({hook / dragonfly:.0%})")
     print("unit costs, per input event (routed analyzers that take 90 % of the events):")
     for name, _, base in UNITS:
         if base is not None:
