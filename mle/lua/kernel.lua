@@ -1492,7 +1492,7 @@ end
 -- since the last one (the analyzers' per-host tables and LRUs, written by nearly
 -- every event), so spacing collections in proportion to the heap keeps that cost
 -- per event flat, while a small heap (pass-through, hello-world) still collects
--- after every batch and reuses warm memory (README, "When the collector runs";
+-- after every batch and reuses warm memory (docs/performance.md, "When the collector runs";
 -- benchmarks/bench_lua_gc.py). A call without events (timers, an analyst's verdict)
 -- counts as one event: after a full collection Lua's own next one waits for the heap
 -- to double, so a worker that only took verdicts would keep them all alive that long.
