@@ -73,8 +73,10 @@ def profile(scenario: str, events: int, every: int) -> Counter:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--scenario", default="default-pipeline",
-                        choices=["pass-through", "hello-world", "default-pipeline"])
+    sys.path.insert(0, str(HERE))
+    from bench_runtime import SCENARIOS
+
+    parser.add_argument("--scenario", default="default-pipeline", choices=SCENARIOS)
     parser.add_argument("--events", type=int, default=30_000)
     parser.add_argument("--every", type=int, default=1009, help="sample every N VM instructions")
     parser.add_argument("--top", type=int, default=30)

@@ -89,6 +89,9 @@ end
 """
 
 
+#: every root make_root() builds (also what bench_instructions.py and bench_lua_profile.py take)
+SCENARIOS = ("pass-through", "hello-world", "default-pipeline", "dragonfly-pass-through", "dragonfly-hello-world")
+
 C_ENGINE = {"pass-through": "40,000-43,000", "hello-world": "16,500"}  # PERFORMANCE.md, same workload
 
 
@@ -283,8 +286,7 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=1_000_000)
     parser.add_argument("--workers", type=int, nargs="+", default=[1, 2])
     parser.add_argument("--scenario", default="all", nargs="+",
-                        choices=["all", "pass-through", "hello-world", "default-pipeline",
-                                 "dragonfly-pass-through", "dragonfly-hello-world"])
+                        choices=["all", *SCENARIOS])
     parser.add_argument("--latency-seconds", type=float, default=20.0)
     parser.add_argument("--no-latency", action="store_true")
     parser.add_argument("--dragonfly", type=Path, metavar="BIN",
@@ -292,8 +294,7 @@ def main() -> None:
                              "hello-world chains in the same run and print MLE's ratio to it")
     args = parser.parse_args()
     eve = workload(args.events)
-    scenarios = (["pass-through", "hello-world", "default-pipeline", "dragonfly-pass-through",
-                  "dragonfly-hello-world"] if "all" in args.scenario else list(args.scenario))
+    scenarios = list(SCENARIOS) if "all" in args.scenario else list(args.scenario)
     if "default-pipeline" in scenarios and "pass-through" not in scenarios:
         scenarios.insert(scenarios.index("default-pipeline"), "pass-through")  # its reference
     print(f"{os.cpu_count()} cores; {args.events:,} events from gen_eve.py\n")
